@@ -1,0 +1,1 @@
+"""The I/O shell, written once for asyncio; ``_sync`` is generated from it (scripts/unasync.py)."""

@@ -1,0 +1,133 @@
+"""The Redis backend over one redis-py client (and its connection pool)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from ..errors import BackendError, NotACounterError
+
+__all__ = ["AsyncRedisBackend"]
+
+_DELETE_BATCH = 500
+
+
+def _failed(command: str, exc: RedisError) -> BackendError:
+    return BackendError(f"Redis {command} failed: {type(exc).__name__}: {exc}")
+
+
+class AsyncRedisBackend:
+    def __init__(self, client: Redis) -> None:
+        self.client = client
+
+    async def get(self, key: str) -> bytes | None:
+        try:
+            value = cast("bytes | None", await self.client.get(key))
+        except RedisError as exc:
+            raise _failed("GET", exc) from exc
+        return value
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        if not keys:
+            return []
+        try:
+            values = cast("list[bytes | None]", await self.client.mget(keys))
+        except RedisError as exc:
+            raise _failed("MGET", exc) from exc
+        return values
+
+    async def set(self, key: str, value: bytes, ttl_ms: int | None) -> None:
+        try:
+            await self.client.set(key, value, px=ttl_ms)
+        except RedisError as exc:
+            raise _failed("SET", exc) from exc
+
+    async def add(self, key: str, value: bytes, ttl_ms: int | None) -> bool:
+        try:
+            return bool(await self.client.set(key, value, px=ttl_ms, nx=True))
+        except RedisError as exc:
+            raise _failed("SET NX", exc) from exc
+
+    async def set_many(self, items: Sequence[tuple[str, bytes]], ttl_ms: int | None) -> None:
+        if not items:
+            return
+        try:
+            # One round trip: a pipeline of SETs (MSET cannot carry a TTL).
+            async with self.client.pipeline(transaction=False) as pipe:
+                for key, value in items:
+                    pipe.set(key, value, px=ttl_ms)
+                await pipe.execute()
+        except RedisError as exc:
+            raise _failed("SET (pipeline)", exc) from exc
+
+    async def exists(self, key: str) -> bool:
+        try:
+            return bool(await self.client.exists(key))
+        except RedisError as exc:
+            raise _failed("EXISTS", exc) from exc
+
+    async def incr(self, key: str, delta: int) -> int:
+        try:
+            result: int = await self.client.incrby(key, delta)
+        except ResponseError as exc:
+            raise NotACounterError(
+                f"cannot increment {key!r}: it holds a value that is not an integer counter "
+                f"(Redis said: {exc})"
+            ) from exc
+        except RedisError as exc:
+            raise _failed("INCRBY", exc) from exc
+        return result
+
+    async def expire(self, key: str, ttl_ms: int | None) -> bool:
+        try:
+            if ttl_ms is None:
+                # PERSIST answers 0 for a key without a TTL too; we want "does it exist".
+                await self.client.persist(key)
+                return bool(await self.client.exists(key))
+            return bool(await self.client.pexpire(key, ttl_ms))
+        except RedisError as exc:
+            raise _failed("PEXPIRE", exc) from exc
+
+    async def ttl_ms(self, key: str) -> int | None:
+        try:
+            left: int = await self.client.pttl(key)
+        except RedisError as exc:
+            raise _failed("PTTL", exc) from exc
+        return left if left >= 0 else None
+
+    async def delete(self, keys: Sequence[str]) -> int:
+        if not keys:
+            return 0
+        try:
+            count: int = await self.client.unlink(*keys)
+        except RedisError as exc:
+            raise _failed("UNLINK", exc) from exc
+        return count
+
+    async def delete_matching(self, pattern: str) -> int:
+        """Delete the keys matching ``pattern``, found with SCAN in batches (never KEYS)."""
+        deleted = 0
+        batch: list[Any] = []
+        try:
+            async for key in self.client.scan_iter(match=pattern, count=_DELETE_BATCH):
+                batch.append(key)
+                if len(batch) >= _DELETE_BATCH:
+                    deleted += await self.client.unlink(*batch)
+                    batch.clear()
+            if batch:
+                deleted += await self.client.unlink(*batch)
+        except RedisError as exc:
+            raise _failed("SCAN/UNLINK", exc) from exc
+        return deleted
+
+    async def raw(self, command: str, *args: Any) -> Any:
+        try:
+            return await self.client.execute_command(command, *args)  # type: ignore[no-untyped-call]
+        except RedisError as exc:
+            raise _failed(command, exc) from exc
+
+    async def close(self) -> None:
+        await self.client.aclose()

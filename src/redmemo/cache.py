@@ -1,0 +1,173 @@
+"""``Cache``: one object for sync and async code, on memory or on Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+import redis
+import redis.asyncio
+
+from ._async.backend import AsyncBackend
+from ._async.redis_backend import AsyncRedisBackend
+from ._async.store import AsyncStoreMixin
+from ._sync.backend import SyncBackend
+from ._sync.redis_backend import SyncRedisBackend
+from ._sync.store import SyncStoreMixin
+from .config import BackendSettings, env_disabled, resolve_settings
+from .durations import Duration, to_seconds_or_none
+from .entry import EntryCodec
+from .errors import ConfigurationError
+from .memory import AsyncMemoryBackend, MemoryStore
+from .serializers import SerializerSpec, resolve_serializer
+
+__all__ = ["Cache"]
+
+
+class Cache(SyncStoreMixin, AsyncStoreMixin):
+    """A cache on memory (the default) or on Redis, for sync and async callers alike.
+
+    ``get``/``set``/... serve sync code and ``aget``/``aset``/... async code; both share
+    one configuration and, on the memory backend, one store. Redis clients are made on
+    first use: one sync client, and one async client per event loop (an asyncio
+    connection belongs to the loop that opened it).
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        namespace: str = "redmemo",
+        serializer: SerializerSpec | None = None,
+        ttl: Duration | None = None,
+        enabled: bool | None = None,
+        compression: str | None = None,
+        compress_threshold: int = 1024,
+        secret: bytes | str | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        db: int | None = None,
+        password: str | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if not isinstance(namespace, str) or not namespace:
+            raise ConfigurationError(
+                f"namespace must be a non-empty str (it confines clear()), got {namespace!r}"
+            )
+        if enabled is not None and not isinstance(enabled, bool):
+            raise ConfigurationError(f"enabled must be True, False or None, got {enabled!r}")
+        self.settings: BackendSettings = resolve_settings(
+            url, host=host, port=port, db=db, password=password
+        )
+        self.namespace = namespace
+        self._prefix = namespace + ":"
+        self.default_ttl = to_seconds_or_none(ttl)
+        self.enabled = (not env_disabled()) if enabled is None else enabled
+        self.clock = time.time if clock is None else clock
+        self.serializer = resolve_serializer(serializer)
+        self._codec = EntryCodec(
+            self.serializer,
+            compression=compression,
+            compress_threshold=compress_threshold,
+            secret=secret,
+        )
+        self._lock = threading.Lock()
+        self._memory: MemoryStore | None = None
+        self._amemory: AsyncMemoryBackend | None = None
+        if self.settings.kind == "memory":
+            self._memory = MemoryStore(self.settings.maxsize, self.clock)
+            self._amemory = AsyncMemoryBackend(self._memory)
+        self._sync: SyncRedisBackend | None = None
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncRedisBackend]
+        self._by_loop = weakref.WeakKeyDictionary()
+        self._last_loop: asyncio.AbstractEventLoop | None = None
+        self._last_async: AsyncRedisBackend | None = None
+
+    def __repr__(self) -> str:
+        return f"Cache({self.settings.display_url!r}, namespace={self.namespace!r})"
+
+    @property
+    def backend_kind(self) -> str:
+        """``"memory"`` or ``"redis"``."""
+        return self.settings.kind
+
+    # -- backends -----------------------------------------------------------------------
+
+    def _sync_backend(self) -> SyncBackend:
+        if self._memory is not None:
+            return self._memory
+        backend = self._sync
+        if backend is None:
+            with self._lock:
+                if self._sync is None:
+                    self._sync = SyncRedisBackend(redis.Redis(**self.settings.redis_kwargs))
+                backend = self._sync
+        return backend
+
+    def _async_backend(self) -> AsyncBackend:
+        if self._amemory is not None:
+            return self._amemory
+        loop = asyncio.get_running_loop()
+        if loop is self._last_loop and self._last_async is not None:
+            return self._last_async
+        backend = self._by_loop.get(loop)
+        if backend is None:
+            backend = AsyncRedisBackend(redis.asyncio.Redis(**self.settings.redis_kwargs))
+            self._by_loop[loop] = backend
+        self._last_loop, self._last_async = loop, backend
+        return backend
+
+    # -- lifetime -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the sync Redis connections (they reopen on the next call)."""
+        with self._lock:
+            backend, self._sync = self._sync, None
+        if backend is not None:
+            backend.close()
+
+    async def aclose(self) -> None:
+        """Release the running loop's async connections, and the sync ones."""
+        loop = asyncio.get_running_loop()
+        backend = self._by_loop.pop(loop, None)
+        if self._last_loop is loop:
+            self._last_loop, self._last_async = None, None
+        if backend is not None:
+            await backend.close()
+        self.close()
+
+    def __enter__(self) -> Cache:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Cache:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- introspection used by tests and tools -------------------------------------------
+
+    def full_key(self, key: str) -> str:
+        """The backend key that ``key`` is stored under (the namespace prefix added)."""
+        return self._key(key)
+
+    def _describe(self) -> dict[str, Any]:
+        return {"url": self.settings.display_url, "namespace": self.namespace}

@@ -1,0 +1,230 @@
+"""Where a cache lives: URL parsing and the environment.
+
+Resolution order, first match wins:
+
+1. ``url=`` given to ``Cache``; ``host=``/``port=``/``db=``/``password=`` override its parts;
+2. those keyword arguments alone (a Redis URL is built from them);
+3. ``REDMEMO_URL``, then ``REDIS_URL``;
+4. ``REDIS_SERVICE_HOST`` (with ``REDIS_SERVICE_PORT``, ``REDIS_SERVICE_DB``,
+   ``REDIS_SERVICE_PASSWORD``), as Kubernetes and the rediscache library set them;
+5. ``memory://``, the embedded in-process backend.
+
+A scheme maps to a parser in ``_SCHEMES``; adding ``redis+cluster://`` or
+``redis+sentinel://`` is adding a parser, with no change for callers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from .durations import to_seconds
+from .errors import ConfigurationError
+
+__all__ = ["BackendSettings", "env_disabled", "parse_url", "resolve_settings"]
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    """A parsed URL: which backend, and the keyword arguments to build its clients."""
+
+    kind: str  # "memory" or "redis"
+    url: str = field(repr=False)
+    redis_kwargs: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    maxsize: int | None = None
+
+    @property
+    def display_url(self) -> str:
+        """The URL with any password hidden, for logs and reprs."""
+        parts = urlsplit(self.url)
+        if parts.password is None:
+            return self.url
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return parts._replace(netloc=netloc).geturl()
+
+
+def _to_int(name: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigurationError(f"URL option {name}={text!r} must be a whole number") from None
+
+
+def _to_bool(name: str, text: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"URL option {name}={text!r} must be true or false")
+
+
+# Query options of redis:// URLs: our name -> (redis-py keyword, converter).
+_REDIS_OPTIONS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
+    "db": ("db", _to_int),
+    "socket_timeout": ("socket_timeout", lambda n, t: to_seconds(t, name=n)),
+    "timeout": ("socket_timeout", lambda n, t: to_seconds(t, name=n)),
+    "socket_connect_timeout": ("socket_connect_timeout", lambda n, t: to_seconds(t, name=n)),
+    "connect_timeout": ("socket_connect_timeout", lambda n, t: to_seconds(t, name=n)),
+    "max_connections": ("max_connections", _to_int),
+    "pool_size": ("max_connections", _to_int),
+    "health_check_interval": ("health_check_interval", _to_int),
+    "client_name": ("client_name", lambda n, t: t),
+    "retry_on_timeout": ("retry_on_timeout", _to_bool),
+    "ssl_cert_reqs": ("ssl_cert_reqs", lambda n, t: t),
+}
+
+
+def _query(url: str, allowed: Mapping[str, object]) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for name, value in parse_qsl(urlsplit(url).query, keep_blank_values=True):
+        if name not in allowed:
+            known = ", ".join(sorted(allowed)) or "none"
+            raise ConfigurationError(
+                f"unknown option {name!r} in cache URL; options for this scheme: {known}"
+            )
+        options[name] = value
+    return options
+
+
+def _parse_memory(url: str) -> BackendSettings:
+    options = _query(url, {"maxsize": None})
+    maxsize = None
+    if "maxsize" in options:
+        maxsize = _to_int("maxsize", options["maxsize"])
+        if maxsize <= 0:
+            raise ConfigurationError("memory:// maxsize must be a positive number of entries")
+    return BackendSettings("memory", url, maxsize=maxsize)
+
+
+def _redis_options(url: str) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {}
+    for name, text in _query(url, _REDIS_OPTIONS).items():
+        keyword, convert = _REDIS_OPTIONS[name]
+        kwargs[keyword] = convert(name, text)
+    return kwargs
+
+
+def _parse_redis(url: str) -> BackendSettings:
+    parts = urlsplit(url)
+    kwargs = _redis_options(url)
+    try:
+        port = parts.port or 6379
+    except ValueError:
+        raise ConfigurationError(f"the port in {url!r} is not a number from 0 to 65535") from None
+    kwargs["host"] = unquote(parts.hostname or "localhost")
+    kwargs["port"] = port
+    if parts.username:
+        kwargs["username"] = unquote(parts.username)
+    if parts.password:
+        kwargs["password"] = unquote(parts.password)
+    path = parts.path.strip("/")
+    if path:
+        kwargs["db"] = _to_int("db (the URL path)", path)
+    if parts.scheme == "rediss":
+        kwargs["ssl"] = True
+    return BackendSettings("redis", url, kwargs)
+
+
+def _parse_unix(url: str) -> BackendSettings:
+    parts = urlsplit(url)
+    if not parts.path:
+        raise ConfigurationError(f"{url!r} names no socket path: use unix:///path/to/redis.sock")
+    kwargs = _redis_options(url)
+    kwargs["unix_socket_path"] = unquote(parts.path)
+    if parts.password:
+        kwargs["password"] = unquote(parts.password)
+    if parts.username:
+        kwargs["username"] = unquote(parts.username)
+    return BackendSettings("redis", url, kwargs)
+
+
+_SCHEMES: dict[str, Callable[[str], BackendSettings]] = {
+    "memory": _parse_memory,
+    "redis": _parse_redis,
+    "rediss": _parse_redis,
+    "unix": _parse_unix,
+}
+
+
+def parse_url(url: str) -> BackendSettings:
+    """Parse a cache URL; raises :class:`ConfigurationError` naming what is wrong."""
+    if not isinstance(url, str):
+        raise ConfigurationError(f"the cache URL must be a str, not {type(url).__name__}")
+    scheme = urlsplit(url).scheme.lower()
+    parser = _SCHEMES.get(scheme)
+    if parser is None:
+        known = ", ".join(f"{s}://" for s in _SCHEMES)
+        raise ConfigurationError(f"unknown cache URL scheme in {url!r}; use one of {known}")
+    return parser(url)
+
+
+def resolve_settings(
+    url: str | None = None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    db: int | None = None,
+    password: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> BackendSettings:
+    """Apply the resolution order in the module docstring."""
+    env = os.environ if environ is None else environ
+    explicit = {"host": host, "port": port, "db": db, "password": password}
+    overrides = {k: v for k, v in explicit.items() if v is not None}
+    _check_overrides(overrides)
+    if url is None and not overrides:
+        url = env.get("REDMEMO_URL") or env.get("REDIS_URL") or None
+    if url is None and not overrides and not env.get("REDIS_SERVICE_HOST"):
+        return parse_url("memory://")
+    if url is not None:
+        settings = parse_url(url)
+        if overrides and settings.kind != "redis":
+            raise ConfigurationError(
+                f"host/port/db/password apply to Redis, but the URL {url!r} is not a Redis URL"
+            )
+        if not overrides:
+            return settings
+        return BackendSettings(settings.kind, settings.url, {**settings.redis_kwargs, **overrides})
+    # No URL: explicit keyword arguments, then REDIS_SERVICE_* variables, then defaults.
+    kwargs: dict[str, Any] = {
+        "host": overrides.get("host") or env.get("REDIS_SERVICE_HOST") or "localhost",
+        "port": overrides.get("port") or _env_int(env, "REDIS_SERVICE_PORT", 6379),
+        "db": overrides.get("db", _env_int(env, "REDIS_SERVICE_DB", 0)),
+    }
+    secret = overrides.get("password") or env.get("REDIS_SERVICE_PASSWORD")
+    if secret:
+        kwargs["password"] = secret
+    auth = ":***@" if secret else ""
+    shown = f"redis://{auth}{kwargs['host']}:{kwargs['port']}/{kwargs['db']}"
+    return BackendSettings("redis", shown, kwargs)
+
+
+def _check_overrides(overrides: Mapping[str, Any]) -> None:
+    for name in ("port", "db"):
+        value = overrides.get(name)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            raise ConfigurationError(f"{name} must be a non-negative int, got {value!r}")
+    for name in ("host", "password"):
+        value = overrides.get(name)
+        if value is not None and not isinstance(value, str):
+            raise ConfigurationError(f"{name} must be a str, got {type(value).__name__}")
+
+
+def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigurationError(f"environment variable {name}={text!r} must be a whole number") from None
+
+
+def env_disabled(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether ``REDMEMO_DISABLED`` asks for a cache that stores nothing."""
+    env = os.environ if environ is None else environ
+    return env.get("REDMEMO_DISABLED", "").strip().lower() in ("1", "true", "yes", "on")

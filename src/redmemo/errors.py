@@ -1,0 +1,50 @@
+"""The exceptions redmemo raises.
+
+Every error a caller can provoke derives from :class:`RedmemoError`, and also from the
+builtin it refines (``ValueError``, ``TypeError``), so ``except ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BackendError",
+    "ConfigurationError",
+    "InvalidKeyError",
+    "InvalidTTLError",
+    "NotACounterError",
+    "RedmemoError",
+    "SerializationError",
+    "UnstableKeyError",
+]
+
+
+class RedmemoError(Exception):
+    """Base class of every exception redmemo raises."""
+
+
+class ConfigurationError(RedmemoError, ValueError):
+    """A URL, option or environment variable that redmemo cannot use."""
+
+
+class InvalidTTLError(RedmemoError, ValueError):
+    """A time to live that is negative, zero, malformed or of the wrong type."""
+
+
+class InvalidKeyError(RedmemoError, TypeError):
+    """A cache key that is not a non-empty ``str``."""
+
+
+class SerializationError(RedmemoError, TypeError):
+    """A value the chosen serializer cannot turn into bytes. Nothing was stored."""
+
+
+class UnstableKeyError(RedmemoError, TypeError):
+    """An argument with no representation that is stable across processes."""
+
+
+class NotACounterError(RedmemoError, TypeError):
+    """``increment`` on a key that holds something other than an integer counter."""
+
+
+class BackendError(RedmemoError):
+    """The backend (Redis) failed to answer; the original error is the ``__cause__``."""

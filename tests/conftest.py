@@ -1,0 +1,127 @@
+"""Shared fixtures: a real redis-server for the session, and the same store API seen
+through every backend (memory, redis) and every face (sync, async)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import redmemo
+from redmemo._log import reset_throttle
+from tests.support.servers import RedisServer, start_redis
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = start_redis()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> Iterator[str]:
+    yield redis_server.url
+    with redis_server.client() as client:
+        client.flushall()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_log_throttle() -> None:
+    reset_throttle()
+
+
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    loop = asyncio.new_event_loop()
+    try:
+        yield loop
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+class Face:
+    """Calls a Cache method by its sync name, through the sync or the async API.
+
+    ``face.get("k")`` is ``cache.get("k")`` for the sync face and
+    ``loop.run_until_complete(cache.aget("k"))`` for the async one, so one test body
+    checks both faces.
+    """
+
+    def __init__(self, cache: redmemo.Cache, mode: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.cache = cache
+        self.mode = mode
+        self.loop = loop
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if self.mode == "sync":
+            method: Callable[..., Any] = getattr(self.cache, name)
+            return method
+        amethod = getattr(self.cache, "a" + name)
+        return lambda *args, **kwargs: self.loop.run_until_complete(amethod(*args, **kwargs))
+
+    def close(self) -> None:
+        if self.mode == "async":
+            self.loop.run_until_complete(self.cache.aclose())
+        self.cache.close()
+
+
+BACKENDS = ["memory", "redis"]
+FACES = ["sync", "async"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    if name == "redis":
+        request.applymarker(pytest.mark.redis)
+    return name
+
+
+@pytest.fixture
+def make_cache(
+    request: pytest.FixtureRequest, backend: str
+) -> Iterator[Callable[..., redmemo.Cache]]:
+    """Build caches on the test's backend; all are closed afterwards."""
+    made: list[redmemo.Cache] = []
+    url = request.getfixturevalue("redis_url") if backend == "redis" else "memory://"
+
+    def make(**options: Any) -> redmemo.Cache:
+        options.setdefault("namespace", "t" + uuid.uuid4().hex[:8])
+        cache = redmemo.Cache(options.pop("url", url), **options)
+        made.append(cache)
+        return cache
+
+    yield make
+    for cache in made:
+        cache.close()
+
+
+@pytest.fixture(params=FACES)
+def face(
+    request: pytest.FixtureRequest,
+    make_cache: Callable[..., redmemo.Cache],
+    loop: asyncio.AbstractEventLoop,
+) -> Iterator[Callable[..., Face]]:
+    """``face(**options)`` gives a fresh cache seen through this test's face."""
+    faces: list[Face] = []
+
+    def make(**options: Any) -> Face:
+        f = Face(make_cache(**options), request.param, loop)
+        faces.append(f)
+        return f
+
+    yield make
+    for f in faces:
+        f.close()
+
+
+@pytest.fixture
+def store(face: Callable[..., Face]) -> Face:
+    return face()
