@@ -20,9 +20,26 @@ SOURCE, TARGET = ROOT / "_async", ROOT / "_sync"
 # Public async methods are named with an ``a`` prefix (Django's convention); the sync twin
 # drops it. Listed explicitly so that ordinary names starting with "a" are never touched.
 A_PREFIXED = [
-    "get", "set", "add", "multi_get", "multi_set", "exists", "increment", "expire", "ttl",
-    "delete", "clear", "raw", "close", "invalidate", "invalidate_all", "invalidate_tags",
-    "invalidate_pattern", "refresh", "call", "get_or_compute",
+    "get",
+    "set",
+    "add",
+    "multi_get",
+    "multi_set",
+    "exists",
+    "increment",
+    "expire",
+    "ttl",
+    "delete",
+    "clear",
+    "raw",
+    "close",
+    "invalidate",
+    "invalidate_all",
+    "invalidate_tags",
+    "invalidate_pattern",
+    "refresh",
+    "call",
+    "get_or_compute",
 ]
 
 RULES: list[tuple[str, str]] = [

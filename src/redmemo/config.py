@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .durations import to_seconds
-from .errors import ConfigurationError
+from .errors import ConfigurationError, InvalidTTLError
 
 __all__ = ["BackendSettings", "env_disabled", "parse_url", "resolve_settings"]
 
@@ -62,13 +62,20 @@ def _to_bool(name: str, text: str) -> bool:
     raise ConfigurationError(f"URL option {name}={text!r} must be true or false")
 
 
+def _to_span(name: str, text: str) -> float:
+    try:
+        return to_seconds(text, name=f"URL option {name}")
+    except InvalidTTLError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
 # Query options of redis:// URLs: our name -> (redis-py keyword, converter).
 _REDIS_OPTIONS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "db": ("db", _to_int),
-    "socket_timeout": ("socket_timeout", lambda n, t: to_seconds(t, name=n)),
-    "timeout": ("socket_timeout", lambda n, t: to_seconds(t, name=n)),
-    "socket_connect_timeout": ("socket_connect_timeout", lambda n, t: to_seconds(t, name=n)),
-    "connect_timeout": ("socket_connect_timeout", lambda n, t: to_seconds(t, name=n)),
+    "socket_timeout": ("socket_timeout", _to_span),
+    "timeout": ("socket_timeout", _to_span),
+    "socket_connect_timeout": ("socket_connect_timeout", _to_span),
+    "connect_timeout": ("socket_connect_timeout", _to_span),
     "max_connections": ("max_connections", _to_int),
     "pool_size": ("max_connections", _to_int),
     "health_check_interval": ("health_check_interval", _to_int),
@@ -206,7 +213,9 @@ def resolve_settings(
 def _check_overrides(overrides: Mapping[str, Any]) -> None:
     for name in ("port", "db"):
         value = overrides.get(name)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 0
+        ):
             raise ConfigurationError(f"{name} must be a non-negative int, got {value!r}")
     for name in ("host", "password"):
         value = overrides.get(name)
@@ -221,7 +230,9 @@ def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
     try:
         return int(text)
     except ValueError:
-        raise ConfigurationError(f"environment variable {name}={text!r} must be a whole number") from None
+        raise ConfigurationError(
+            f"environment variable {name}={text!r} must be a whole number"
+        ) from None
 
 
 def env_disabled(environ: Mapping[str, str] | None = None) -> bool:

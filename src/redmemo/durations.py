@@ -24,7 +24,9 @@ def to_seconds(value: Duration, *, name: str = "ttl") -> float:
     """
     if isinstance(value, bool):
         # bool is an int subclass: True would silently mean one second.
-        raise InvalidTTLError(f"{name} must be seconds, a timedelta or a string like '90s', not a bool")
+        raise InvalidTTLError(
+            f"{name} must be seconds, a timedelta or a string like '90s', not a bool"
+        )
     if isinstance(value, (int, float)):
         seconds = float(value)
     elif isinstance(value, timedelta):

@@ -88,7 +88,9 @@ _CODEC_IDS = {"zlib": 1, "lz4": 2, "zstd": 3}
 _codecs: dict[int, tuple[str, Callable[[bytes], bytes], Callable[[bytes], bytes]]] | None = None
 
 
-def _codecs_available() -> dict[int, tuple[str, Callable[[bytes], bytes], Callable[[bytes], bytes]]]:
+def _codecs_available() -> dict[
+    int, tuple[str, Callable[[bytes], bytes], Callable[[bytes], bytes]]
+]:
     global _codecs
     if _codecs is None:  # built on first use: importing lz4 / zstd costs import time
         _codecs = _codec_table()
@@ -121,7 +123,8 @@ class EntryCodec:
             codec = _codecs_available().get(codec_id)
             if codec is None:
                 raise ConfigurationError(
-                    f"compression {compression!r} needs its package: pip install 'redmemo[{compression}]'"
+                    f"compression {compression!r} needs its package: "
+                    f"pip install 'redmemo[{compression}]'"
                 )
             self._compress = (codec_id, codec[1])
         if not isinstance(compress_threshold, int) or compress_threshold < 0:

@@ -1,11 +1,11 @@
 """Named cache configurations, as Django's ``CACHES`` setting.
 
-    redmemo.caches.configure({
-        "default": {"url": "redis://localhost:6379/0", "serializer": "json"},
-        "local": {"url": "memory://?maxsize=10000", "namespace": "local"},
-    })
-    redmemo.caches["default"]          # one shared instance per name, built on first use
-    redmemo.caches.create("local", namespace="other")   # a new instance every time
+redmemo.caches.configure({
+    "default": {"url": "redis://localhost:6379/0", "serializer": "json"},
+    "local": {"url": "memory://?maxsize=10000", "namespace": "local"},
+})
+redmemo.caches["default"]          # one shared instance per name, built on first use
+redmemo.caches.create("local", namespace="other")   # a new instance every time
 """
 
 from __future__ import annotations

@@ -115,7 +115,9 @@ class StringSerializer:
 
     def dumps(self, obj: Any) -> bytes:
         if not isinstance(obj, str):
-            raise TypeError(f"the string serializer stores str values only, not {type(obj).__name__}")
+            raise TypeError(
+                f"the string serializer stores str values only, not {type(obj).__name__}"
+            )
         return obj.encode()
 
     def loads(self, data: bytes) -> Any:
@@ -189,7 +191,9 @@ _BY_NAME: dict[str, Callable[[], Serializer]] = {
 }
 
 
-def resolve_serializer(spec: SerializerSpec | None, default: Serializer | None = None) -> Serializer:
+def resolve_serializer(
+    spec: SerializerSpec | None, default: Serializer | None = None
+) -> Serializer:
     """Turn a name, an instance or a ``(dumps, loads)`` pair into a serializer."""
     if spec is None:
         return default if default is not None else PickleSerializer()

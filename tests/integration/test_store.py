@@ -132,7 +132,7 @@ def test_increment_keeps_the_ttl(store: Face) -> None:
 
 def test_increment_of_a_non_counter_raises_and_keeps_the_value(store: Face) -> None:
     store.set("k", "text")
-    with pytest.raises(redmemo.NotACounterError, match="'.*k'"):
+    with pytest.raises(redmemo.NotACounterError, match=r"'.*k'"):
         store.increment("k")
     assert store.get("k") == "text"
     with pytest.raises(TypeError, match="int delta"):
@@ -210,7 +210,7 @@ def test_a_value_the_serializer_cannot_handle_is_refused_and_nothing_changes(
 ) -> None:
     store = face(serializer="json")
     store.set("k", {"ok": True})
-    with pytest.raises(redmemo.SerializationError, match="json.*object"):
+    with pytest.raises(redmemo.SerializationError, match=r"json.*object"):
         store.set("k", object())
     with pytest.raises(redmemo.SerializationError):
         store.multi_set({"a": 1, "k": {1, 2}})
@@ -220,7 +220,14 @@ def test_a_value_the_serializer_cannot_handle_is_refused_and_nothing_changes(
 
 @pytest.mark.parametrize(
     "garbage",
-    [b"", b"\xc5", b"\xc5\x01\x01\x00" + b"\x00" * 10, b"\x80\x04not a pickle", b"hello", b"\xc5" * 40],
+    [
+        b"",
+        b"\xc5",
+        b"\xc5\x01\x01\x00" + b"\x00" * 10,
+        b"\x80\x04not a pickle",
+        b"hello",
+        b"\xc5" * 40,
+    ],
 )
 def test_corrupt_or_foreign_bytes_read_as_a_miss(store: Face, garbage: bytes) -> None:
     store.raw("SET", store.cache.full_key("k"), garbage)

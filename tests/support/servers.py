@@ -57,9 +57,22 @@ def start_redis(*extra: str) -> RedisServer:
     for _attempt in range(5):
         port = free_port()
         args = [
-            binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no", "--dir", str(workdir), "--daemonize", "no",
-            "--loglevel", "warning", *extra,
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+            "--daemonize",
+            "no",
+            "--loglevel",
+            "warning",
+            *extra,
         ]
         log = open(workdir / f"redis-{port}.log", "wb")  # noqa: SIM115 - lives with the process
         process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)

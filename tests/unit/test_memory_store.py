@@ -1,0 +1,82 @@
+"""The memory backend's own rules: expiry on a controllable clock, LRU bound, sweeping."""
+
+from __future__ import annotations
+
+import pytest
+
+from redmemo.errors import NotACounterError
+from redmemo.memory import MemoryStore
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def test_expiry_follows_the_clock(clock: Clock) -> None:
+    store = MemoryStore(clock=clock)
+    store.set("k", b"v", 1500)
+    clock.now += 1.4
+    assert store.get("k") == b"v"
+    assert store.ttl_ms("k") == 100
+    clock.now += 0.2
+    assert store.get("k") is None
+    assert store.add("k", b"new", None) is True
+
+
+def test_lru_bound_evicts_the_least_recently_used(clock: Clock) -> None:
+    store = MemoryStore(maxsize=3, clock=clock)
+    for key in "abc":
+        store.set(key, key.encode(), None)
+    assert store.get("a") == b"a"  # a is now the most recent
+    store.set("d", b"d", None)
+    assert store.get("b") is None
+    assert [store.get(k) for k in "acd"] == [b"a", b"c", b"d"]
+    assert len(store) == 3
+
+
+def test_expired_keys_nobody_reads_are_swept_by_writes(clock: Clock) -> None:
+    store = MemoryStore(clock=clock)
+    for i in range(1000):
+        store.set(f"old{i}", b"x", 10)
+    clock.now += 1
+    store.set("fresh", b"y", None)
+    assert len(store._data) == 1
+
+
+def test_overwrites_do_not_grow_the_expiry_heap_without_bound(clock: Clock) -> None:
+    store = MemoryStore(clock=clock)
+    for _ in range(10_000):
+        store.set("same", b"x", 60_000)
+    assert len(store._expiries) <= 130
+
+
+def test_incr_rules(clock: Clock) -> None:
+    store = MemoryStore(clock=clock)
+    assert store.incr("n", 5) == 5
+    store.set("s", b"\xc5text", None)
+    with pytest.raises(NotACounterError):
+        store.incr("s", 1)
+    store.set("big", str(2**63 - 1).encode(), None)
+    with pytest.raises(NotACounterError, match="overflow"):
+        store.incr("big", 1)
+
+
+def test_raw_emulates_a_few_commands(clock: Clock) -> None:
+    store = MemoryStore(clock=clock)
+    store.raw("SET", "k", "1")
+    assert store.raw("GET", "k") == b"1"
+    assert store.raw("TTL", "k") == -1
+    assert store.raw("PTTL", "nope") == -2
+    assert store.raw("KEYS", "*") == [b"k"]
+    assert store.raw("DBSIZE") == 1
+    with pytest.raises(NotImplementedError, match="HSET"):
+        store.raw("HSET", "h", "f", "v")
