@@ -56,6 +56,11 @@ class Entry(NamedTuple):
     compute_time: float
 
 
+# NamedTuple's generated __new__ is Python code; building the tuple in C saves a measurable
+# share of a hit's client-side time.
+_new_entry: Callable[[type[Entry], tuple[Any, float, float, float, float]], Entry] = tuple.__new__
+
+
 def is_counter(value: Any) -> bool:
     """Whether ``set`` stores ``value`` in counter form (an exact int in the int64 range)."""
     return type(value) is int and -(2**63) <= value < 2**63
@@ -194,7 +199,7 @@ class EntryCodec:
             return None
         if raw[:1] != b"\xc5":
             if _COUNTER.fullmatch(raw):
-                return Entry(int(raw), 0.0, _INF, _INF, 0.0)
+                return _new_entry(Entry, (int(raw), 0.0, _INF, _INF, 0.0))
             return _reject("not a redmemo entry")
         if len(raw) < HEADER_SIZE:
             return _reject("truncated entry")
@@ -223,12 +228,15 @@ class EntryCodec:
             value = self.serializer.loads(payload)
         except Exception:
             return _reject("entry whose payload cannot be read")
-        return Entry(
-            value,
-            created,
-            created + refresh if refresh > 0.0 else _INF,
-            created + expire if expire > 0.0 else _INF,
-            compute,
+        return _new_entry(
+            Entry,
+            (
+                value,
+                created,
+                created + refresh if refresh > 0.0 else _INF,
+                created + expire if expire > 0.0 else _INF,
+                compute,
+            ),
         )
 
 

@@ -1,0 +1,101 @@
+"""Side-by-side timing: candidates run in alternating blocks, so machine noise hits all alike."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+
+import redis
+
+
+class Result:
+    """Per-candidate medians, and each candidate's median ratio to the baseline.
+
+    The ratio is taken round by round (each round times every candidate once, in shuffled
+    order) and the median of those paired ratios is reported, so slow drifts of a shared,
+    noisy machine cancel out instead of favouring whoever ran at a quiet moment.
+    """
+
+    def __init__(self, samples: dict[str, list[float]], baseline: str) -> None:
+        self.baseline = baseline
+        self.medians = {name: statistics.median(v) for name, v in samples.items()}
+        base = samples[baseline]
+        self.ratios = {
+            name: statistics.median(x / b for x, b in zip(v, base, strict=True))
+            for name, v in samples.items()
+        }
+
+
+def interleave(
+    candidates: dict[str, Callable[[], object]],
+    *,
+    baseline: str,
+    rounds: int = 200,
+    per_round: int = 50,
+) -> Result:
+    """Time every candidate in short alternating blocks; see :class:`Result`."""
+    samples: dict[str, list[float]] = {name: [] for name in candidates}
+    order = list(candidates.items())
+    for _, fn in order:  # warm up connections and caches
+        for _ in range(per_round * 4):
+            fn()
+    for _ in range(rounds):
+        random.shuffle(order)
+        for name, fn in order:
+            start = time.perf_counter()
+            for _ in range(per_round):
+                fn()
+            samples[name].append((time.perf_counter() - start) / per_round)
+    return Result(samples, baseline)
+
+
+def interleave_async(
+    candidates: dict[str, Callable[[], Awaitable[object]]],
+    *,
+    baseline: str,
+    rounds: int = 200,
+    per_round: int = 50,
+) -> Result:
+    """:func:`interleave` for coroutine functions, all on one event loop."""
+
+    async def run() -> Result:
+        samples: dict[str, list[float]] = {name: [] for name in candidates}
+        order = list(candidates.items())
+        for _, fn in order:
+            for _ in range(per_round * 4):
+                await fn()
+        for _ in range(rounds):
+            random.shuffle(order)
+            for name, fn in order:
+                start = time.perf_counter()
+                for _ in range(per_round):
+                    await fn()
+                samples[name].append((time.perf_counter() - start) / per_round)
+        return Result(samples, baseline)
+
+    return asyncio.run(run())
+
+
+def commands_during(client: redis.Redis, action: Callable[[], object]) -> dict[str, int]:
+    """Redis commands (by name) the server processed while ``action`` ran."""
+
+    def snapshot() -> dict[str, int]:
+        stats = client.info("commandstats")
+        return {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
+
+    before = snapshot()
+    action()
+    after = snapshot()
+    counts = {name: after[name] - before.get(name, 0) for name in after}
+    counts["info"] = counts.get("info", 0) - 1  # our own second snapshot
+    return {name: n for name, n in counts.items() if n > 0}
+
+
+def report(title: str, result: Result) -> None:
+    print(f"\n{title}")
+    for name, value in result.medians.items():
+        ratio = result.ratios[name]
+        print(f"  {name:<40} {value * 1e6:9.1f} us   {ratio:5.3f}x {result.baseline}")
