@@ -16,20 +16,26 @@ import redis.asyncio
 from ._async.backend import AsyncBackend
 from ._async.redis_backend import AsyncRedisBackend
 from ._async.store import AsyncStoreMixin
+from ._compat import Background
+from ._log import warn_throttled
 from ._sync.backend import SyncBackend
 from ._sync.redis_backend import SyncRedisBackend
 from ._sync.store import SyncStoreMixin
 from .config import BackendSettings, env_disabled, resolve_settings
+from .decorator import DecoratorMixin
 from .durations import Duration, to_seconds_or_none
 from .entry import EntryCodec
-from .errors import ConfigurationError
+from .errors import BackendError, ConfigurationError
+from .leases import Flights, Waiters
+from .listener import FillListener
 from .memory import AsyncMemoryBackend, MemoryStore
 from .serializers import SerializerSpec, resolve_serializer
+from .stats import merge
 
 __all__ = ["Cache"]
 
 
-class Cache(SyncStoreMixin, AsyncStoreMixin):
+class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
     """A cache on memory (the default) or on Redis, for sync and async callers alike.
 
     ``get``/``set``/... serve sync code and ``aget``/``aset``/... async code; both share
@@ -54,6 +60,7 @@ class Cache(SyncStoreMixin, AsyncStoreMixin):
         db: int | None = None,
         password: str | None = None,
         clock: Callable[[], float] | None = None,
+        background_workers: int = 4,
     ) -> None:
         if not isinstance(namespace, str) or not namespace:
             raise ConfigurationError(
@@ -77,11 +84,24 @@ class Cache(SyncStoreMixin, AsyncStoreMixin):
             secret=secret,
         )
         self._lock = threading.Lock()
+        # Coordination of decorated functions: in-process flights, callers waiting for
+        # another process, background refreshes, and the channel fills are announced on.
+        self._functions = weakref.WeakSet()
+        self._flights = Flights()
+        self._waiters = Waiters()
+        if not isinstance(background_workers, int) or background_workers < 1:
+            raise ConfigurationError("background_workers must be a positive int")
+        self._background = Background(background_workers)
+        self._channel = f"{namespace}:__redmemo_fills__"
+        self._listener: FillListener | None = None
         self._memory: MemoryStore | None = None
         self._amemory: AsyncMemoryBackend | None = None
         if self.settings.kind == "memory":
             self._memory = MemoryStore(self.settings.maxsize, self.clock)
+            self._memory.notify = self._waiters.deliver
             self._amemory = AsyncMemoryBackend(self._memory)
+        else:
+            self._listener = FillListener(self._new_client, self._channel, self._waiters.on_message)
         self._sync: SyncRedisBackend | None = None
         self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncRedisBackend]
         self._by_loop = weakref.WeakKeyDictionary()
@@ -105,7 +125,7 @@ class Cache(SyncStoreMixin, AsyncStoreMixin):
         if backend is None:
             with self._lock:
                 if self._sync is None:
-                    self._sync = SyncRedisBackend(redis.Redis(**self.settings.redis_kwargs))
+                    self._sync = SyncRedisBackend(self._new_client())
                 backend = self._sync
         return backend
 
@@ -122,24 +142,53 @@ class Cache(SyncStoreMixin, AsyncStoreMixin):
         self._last_loop, self._last_async = loop, backend
         return backend
 
+    def _new_client(self) -> redis.Redis:
+        return redis.Redis(**self.settings.redis_kwargs)
+
+    def _listener_ready(self) -> bool:
+        return self._listener is None or self._listener.ready
+
+    def _start_listener(self) -> None:
+        """Subscribe to fill notifications (once per process); waiters fall back to their
+        time limit if Redis cannot be reached for it."""
+        if self._listener is not None and not self._listener.ensure():
+            warn_throttled("listener-start", "redmemo: could not subscribe to fill notifications")
+
+    def _report_backend_error(self, exc: BackendError) -> None:
+        warn_throttled(
+            "backend", "redmemo: %s unreachable, calling functions uncached: %s", self, exc
+        )
+
+    def stats(self, reset: bool = False) -> dict[str, int]:
+        """The counters of every function decorated with this cache, summed (this process)."""
+        return merge(fn.stats(reset) for fn in list(self._functions))
+
     # -- lifetime -------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Release the sync Redis connections (they reopen on the next call)."""
+        """Release the sync Redis connections, the listener and the refresh threads.
+
+        The cache stays usable: each of them starts again when it is next needed.
+        """
+        if self._listener is not None:
+            self._listener.stop()
+        self._background.shutdown(wait=True)
         with self._lock:
             backend, self._sync = self._sync, None
         if backend is not None:
             backend.close()
 
     async def aclose(self) -> None:
-        """Release the running loop's async connections, and the sync ones."""
+        """Finish this loop's background refreshes, release its async connections, and
+        everything :meth:`close` releases."""
+        await self._background.drain()
         loop = asyncio.get_running_loop()
         backend = self._by_loop.pop(loop, None)
         if self._last_loop is loop:
             self._last_loop, self._last_async = None, None
         if backend is not None:
             await backend.close()
-        self.close()
+        await asyncio.to_thread(self.close)
 
     def __enter__(self) -> Cache:
         return self

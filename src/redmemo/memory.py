@@ -17,6 +17,7 @@ from typing import Any
 
 from .errors import NotACounterError
 from .glob import compile_glob
+from .leases import LeaseStatus, Notice, lease_keys
 
 __all__ = ["AsyncMemoryBackend", "MemoryStore"]
 
@@ -37,6 +38,9 @@ class MemoryStore:
         self._data: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
         self._expiries: list[tuple[float, str]] = []
         self._lock = threading.RLock()
+        # Called (outside the lock) when a leased fill is stored or given back, to wake the
+        # callers of this process that wait for it; the Cache sets it.
+        self.notify: Callable[[str, Notice, bytes], None] | None = None
 
     # -- internals (call with the lock held) ------------------------------------------------
 
@@ -202,6 +206,70 @@ class MemoryStore:
         left = self.ttl_ms(key)
         return -1 if left is None else left // unit_ms
 
+    # -- leases: the semantics of lua/*.lua, under the lock --------------------------------
+
+    def lease(
+        self, key: str, token: bytes, lease_ms: int, force: bool
+    ) -> tuple[LeaseStatus, bytes | None, int]:
+        _, lease_key, flag_key = lease_keys(key)
+        with self._lock:
+            now = self.clock()
+            if not force:
+                item = self._live(key, now)
+                if item is not None:
+                    return LeaseStatus.ENTRY, item[0], 0
+            held = self._live(lease_key, now)
+            if held is None:
+                self._put(lease_key, token, now + lease_ms / 1000.0)
+                return LeaseStatus.ACQUIRED, None, 0
+            left = max(1, round((held[1] - now) * 1000))
+            self._put(flag_key, b"1", held[1])
+            return LeaseStatus.HELD, None, left
+
+    def acquire(self, key: str, token: bytes, lease_ms: int) -> bool:
+        return self.add(lease_keys(key)[1], token, lease_ms)
+
+    def store_leased(
+        self, key: str, token: bytes, entry: bytes, ttl_ms: int | None, channel: str
+    ) -> bool:
+        _, lease_key, flag_key = lease_keys(key)
+        with self._lock:
+            now = self.clock()
+            held = self._live(lease_key, now)
+            if held is None or held[0] != token:
+                return False
+            self._put(key, entry, self._expiry(ttl_ms, now))
+            del self._data[lease_key]
+            waited = self._data.pop(flag_key, None) is not None
+        if waited and self.notify is not None:
+            self.notify(key, Notice.VALUE, entry)
+        return True
+
+    def release(self, key: str, token: bytes, channel: str) -> None:
+        _, lease_key, flag_key = lease_keys(key)
+        with self._lock:
+            held = self._live(lease_key, self.clock())
+            if held is None or held[0] != token:
+                return
+            del self._data[lease_key]
+            waited = self._data.pop(flag_key, None) is not None
+        if waited and self.notify is not None:
+            self.notify(key, Notice.WAKE, b"")
+
+    def invalidate(self, keys: Sequence[str], channel: str) -> int:
+        woken = []
+        with self._lock:
+            removed = self.delete(keys)
+            for key in keys:
+                _, lease_key, flag_key = lease_keys(key)
+                self._data.pop(lease_key, None)
+                if self._data.pop(flag_key, None) is not None:
+                    woken.append(key)
+        if self.notify is not None:
+            for key in woken:
+                self.notify(key, Notice.WAKE, b"")
+        return removed
+
     def close(self) -> None:
         """Nothing to release; the data stays for the life of the process."""
 
@@ -256,6 +324,25 @@ class AsyncMemoryBackend:
 
     async def raw(self, command: str, *args: Any) -> Any:
         return self.store.raw(command, *args)
+
+    async def lease(
+        self, key: str, token: bytes, lease_ms: int, force: bool
+    ) -> tuple[LeaseStatus, bytes | None, int]:
+        return self.store.lease(key, token, lease_ms, force)
+
+    async def acquire(self, key: str, token: bytes, lease_ms: int) -> bool:
+        return self.store.acquire(key, token, lease_ms)
+
+    async def store_leased(
+        self, key: str, token: bytes, entry: bytes, ttl_ms: int | None, channel: str
+    ) -> bool:
+        return self.store.store_leased(key, token, entry, ttl_ms, channel)
+
+    async def release(self, key: str, token: bytes, channel: str) -> None:
+        self.store.release(key, token, channel)
+
+    async def invalidate(self, keys: Sequence[str], channel: str) -> int:
+        return self.store.invalidate(keys, channel)
 
     async def close(self) -> None:
         self.store.close()

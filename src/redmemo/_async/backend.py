@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from ..leases import LeaseStatus
+
 __all__ = ["AsyncBackend"]
 
 
@@ -35,5 +37,19 @@ class AsyncBackend(Protocol):
     async def delete_matching(self, pattern: str) -> int: ...
 
     async def raw(self, command: str, *args: Any) -> Any: ...
+
+    async def lease(
+        self, key: str, token: bytes, lease_ms: int, force: bool
+    ) -> tuple[LeaseStatus, bytes | None, int]: ...
+
+    async def acquire(self, key: str, token: bytes, lease_ms: int) -> bool: ...
+
+    async def store_leased(
+        self, key: str, token: bytes, entry: bytes, ttl_ms: int | None, channel: str
+    ) -> bool: ...
+
+    async def release(self, key: str, token: bytes, channel: str) -> None: ...
+
+    async def invalidate(self, keys: Sequence[str], channel: str) -> int: ...
 
     async def close(self) -> None: ...

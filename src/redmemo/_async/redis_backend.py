@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from ..errors import BackendError, NotACounterError
+from ..leases import PUBLISH_LIMIT, LeaseStatus, lease_keys, load_script
 
 __all__ = ["AsyncRedisBackend"]
 
@@ -22,6 +23,10 @@ def _failed(command: str, exc: RedisError) -> BackendError:
 class AsyncRedisBackend:
     def __init__(self, client: Redis) -> None:
         self.client = client
+        self._lease = client.register_script(load_script("lease"))
+        self._store = client.register_script(load_script("store"))
+        self._release = client.register_script(load_script("release"))
+        self._invalidate = client.register_script(load_script("invalidate"))
 
     async def get(self, key: str) -> bytes | None:
         try:
@@ -128,6 +133,55 @@ class AsyncRedisBackend:
             return await self.client.execute_command(command, *args)  # type: ignore[no-untyped-call]
         except RedisError as exc:
             raise _failed(command, exc) from exc
+
+    # -- leases (see lua/ and leases.py) ---------------------------------------------------
+
+    async def lease(
+        self, key: str, token: bytes, lease_ms: int, force: bool
+    ) -> tuple[LeaseStatus, bytes | None, int]:
+        """Get-or-lease: (ENTRY, entry, 0) | (ACQUIRED, None, 0) | (HELD, None, ms left)."""
+        mode = "force" if force else "fill"
+        try:
+            reply = await self._lease(keys=lease_keys(key), args=[token, lease_ms, mode])
+        except RedisError as exc:
+            raise _failed("EVALSHA lease", exc) from exc
+        status = LeaseStatus(reply[0])
+        if status is LeaseStatus.ENTRY:
+            return status, reply[1], 0
+        return status, None, int(reply[1]) if status is LeaseStatus.HELD else 0
+
+    async def acquire(self, key: str, token: bytes, lease_ms: int) -> bool:
+        """Take the lease whether or not an entry exists (for refreshes)."""
+        try:
+            return bool(await self.client.set(lease_keys(key)[1], token, px=lease_ms, nx=True))
+        except RedisError as exc:
+            raise _failed("SET NX lease", exc) from exc
+
+    async def store_leased(
+        self, key: str, token: bytes, entry: bytes, ttl_ms: int | None, channel: str
+    ) -> bool:
+        """Store ``entry`` if the lease is still ours; wake waiters. False: not stored."""
+        args: list[bytes | str | int] = [token, entry, ttl_ms or 0, channel, PUBLISH_LIMIT]
+        try:
+            return bool(await self._store(keys=lease_keys(key), args=args))
+        except RedisError as exc:
+            raise _failed("EVALSHA store", exc) from exc
+
+    async def release(self, key: str, token: bytes, channel: str) -> None:
+        try:
+            await self._release(keys=lease_keys(key), args=[token, channel])
+        except RedisError as exc:
+            raise _failed("EVALSHA release", exc) from exc
+
+    async def invalidate(self, keys: Sequence[str], channel: str) -> int:
+        """Delete entries with their leases, so running fills cannot store; wake waiters."""
+        if not keys:
+            return 0
+        all_keys = [k for key in keys for k in lease_keys(key)]
+        try:
+            return int(await self._invalidate(keys=all_keys, args=[channel]))
+        except RedisError as exc:
+            raise _failed("EVALSHA invalidate", exc) from exc
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from ..leases import LeaseStatus
+
 __all__ = ["SyncBackend"]
 
 
@@ -36,5 +38,19 @@ class SyncBackend(Protocol):
     def delete_matching(self, pattern: str) -> int: ...
 
     def raw(self, command: str, *args: Any) -> Any: ...
+
+    def lease(
+        self, key: str, token: bytes, lease_ms: int, force: bool
+    ) -> tuple[LeaseStatus, bytes | None, int]: ...
+
+    def acquire(self, key: str, token: bytes, lease_ms: int) -> bool: ...
+
+    def store_leased(
+        self, key: str, token: bytes, entry: bytes, ttl_ms: int | None, channel: str
+    ) -> bool: ...
+
+    def release(self, key: str, token: bytes, channel: str) -> None: ...
+
+    def invalidate(self, keys: Sequence[str], channel: str) -> int: ...
 
     def close(self) -> None: ...

@@ -1,0 +1,119 @@
+"""The only place that knows threads from asyncio.
+
+``AsyncCompat`` and ``SyncCompat`` offer the same few operations under the same names, so
+that the generated sync code differs from its async source by a rename.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from ._log import logger
+
+__all__ = ["AsyncCompat", "Background", "SyncCompat"]
+
+T = TypeVar("T")
+
+
+def _consume(future: asyncio.Future[Any]) -> None:
+    # Retrieve the outcome of a future nobody awaits any more, so asyncio does not log
+    # "exception was never retrieved" for a flight that failed after we stopped waiting.
+    if not future.cancelled():
+        future.exception()
+
+
+class AsyncCompat:
+    @staticmethod
+    async def wait(future: concurrent.futures.Future[T], timeout: float | None) -> T:
+        """The result of a thread-safe future; raises the builtin TimeoutError."""
+        inner = asyncio.wrap_future(future)
+        try:
+            # shield: a timeout must not cancel the shared future other callers wait on.
+            return await asyncio.wait_for(asyncio.shield(inner), timeout)
+        except asyncio.TimeoutError:
+            inner.add_done_callback(_consume)
+            raise TimeoutError from None
+
+    @staticmethod
+    async def run_blocking(fn: Callable[[], T]) -> T:
+        return await asyncio.to_thread(fn)
+
+
+class SyncCompat:
+    @staticmethod
+    def wait(future: concurrent.futures.Future[T], timeout: float | None) -> T:
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:  # distinct from TimeoutError before 3.11
+            raise TimeoutError from None
+
+    @staticmethod
+    def run_blocking(fn: Callable[[], T]) -> T:
+        return fn()
+
+
+class Background:
+    """Work started for later: refreshes and fills nobody waits for.
+
+    Sync work runs on a small thread pool made on first use (never a thread per call);
+    async work runs as tasks on the caller's loop, each referenced until it ends.
+    """
+
+    def __init__(self, max_workers: int = 4) -> None:
+        self.max_workers = max_workers
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._lock = threading.Lock()
+
+    def sync_spawn(self, fn: Callable[..., Any], *args: Any) -> None:
+        executor = self._executor
+        if executor is None:
+            with self._lock:
+                if self._executor is None:
+                    self._executor = concurrent.futures.ThreadPoolExecutor(
+                        self.max_workers, thread_name_prefix="redmemo-refresh"
+                    )
+                executor = self._executor
+        executor.submit(_logged, fn, *args)
+
+    def async_spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        task = asyncio.get_running_loop().create_task(_alogged(fn, *args))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @property
+    def pending_tasks(self) -> int:
+        return len(self._tasks)
+
+    async def drain(self) -> None:
+        """Wait for the running loop's background tasks (for shutdown and tests)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            mine = [t for t in self._tasks if t.get_loop() is loop and not t.done()]
+            if not mine:
+                return
+            await asyncio.gather(*mine, return_exceptions=True)
+
+    def shutdown(self, wait: bool = True) -> None:
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=wait)
+
+
+def _logged(fn: Callable[..., Any], *args: Any) -> None:
+    try:
+        fn(*args)
+    except Exception:
+        logger.exception("redmemo: background work failed")
+
+
+async def _alogged(fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+    try:
+        await fn(*args)
+    except Exception:
+        logger.exception("redmemo: background work failed")

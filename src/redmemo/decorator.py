@@ -1,0 +1,162 @@
+"""``@cache(...)``: the typed front of the decorator, shared by sync and async functions."""
+
+from __future__ import annotations
+
+import inspect
+import weakref
+from collections.abc import Callable, Coroutine, Iterable
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, overload
+
+from ._async.function import AsyncCachedFunction
+from ._sync.function import SyncCachedFunction
+from .durations import Duration
+from .errors import ConfigurationError
+from .options import Options
+from .serializers import SerializerSpec
+
+if TYPE_CHECKING:
+    from .cache import Cache
+
+__all__ = ["DecoratorMixin"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class Decorator(Protocol):
+    """What ``cache(ttl=...)`` returns: apply it to a sync or an async function."""
+
+    @overload
+    def __call__(  # type: ignore[overload-overlap]
+        self, fn: Callable[P, Coroutine[Any, Any, T]], /
+    ) -> AsyncCachedFunction[P, T]: ...
+
+    @overload
+    def __call__(self, fn: Callable[P, T], /) -> SyncCachedFunction[P, T]: ...
+
+
+def _is_async(fn: Callable[..., Any]) -> bool:
+    if inspect.iscoroutinefunction(fn):
+        return True
+    call = getattr(fn, "__call__", None)  # noqa: B004 - async callable objects count too
+    return inspect.iscoroutinefunction(call)
+
+
+class DecoratorMixin:
+    """Makes a ``Cache`` usable as ``@cache`` and ``@cache(ttl=..., refresh=...)``."""
+
+    _functions: weakref.WeakSet[Any]
+    default_ttl: float | None
+
+    @overload
+    def __call__(  # type: ignore[overload-overlap]
+        self, fn: Callable[P, Coroutine[Any, Any, T]], /
+    ) -> AsyncCachedFunction[P, T]: ...
+
+    @overload
+    def __call__(self, fn: Callable[P, T], /) -> SyncCachedFunction[P, T]: ...
+
+    @overload
+    def __call__(
+        self,
+        fn: None = None,
+        /,
+        *,
+        ttl: Duration | None = None,
+        refresh: Duration | None = None,
+        stale_if_error: Duration | None = None,
+        early: bool | float = False,
+        lease: Duration | None = None,
+        wait_timeout: Duration | None = None,
+        wait: bool = True,
+        default: Any = None,
+        skip: bool | Callable[[inspect.BoundArguments], bool] = False,
+        unless: Callable[[Any], bool] | None = None,
+        ignore: Iterable[str] = (),
+        version: int | str | None = None,
+        serializer: SerializerSpec | None = None,
+    ) -> Decorator: ...
+
+    def __call__(
+        self,
+        fn: Callable[..., Any] | None = None,
+        /,
+        *,
+        ttl: Duration | None = None,
+        refresh: Duration | None = None,
+        stale_if_error: Duration | None = None,
+        early: bool | float = False,
+        lease: Duration | None = None,
+        wait_timeout: Duration | None = None,
+        wait: bool = True,
+        default: Any = None,
+        skip: bool | Callable[[inspect.BoundArguments], bool] = False,
+        unless: Callable[[Any], bool] | None = None,
+        ignore: Iterable[str] = (),
+        version: int | str | None = None,
+        serializer: SerializerSpec | None = None,
+    ) -> Any:
+        """Cache the results of a function, sync or async.
+
+        ``ttl``: never serve a value older than this (the cache's ``ttl`` if not given).
+        ``refresh``: past this age, serve the value but recompute it once in the
+        background. ``early``: refresh hot keys probabilistically before ``refresh``.
+        ``stale_if_error``: when recomputing fails, serve the last value this much longer.
+        ``lease``: how long one computation may hold a key before others take over.
+        ``wait_timeout``: how long callers wait for another's computation (default: lease).
+        ``wait=False``: a miss returns ``default`` at once and fills in the background.
+        ``skip``: bypass the cache (a bool, or a callable on the bound arguments).
+        ``unless``: a callable on the result; when true, the result is not stored.
+        ``ignore``: parameters left out of the key. ``version``: moves every key at once.
+        """
+        options = Options.build(
+            ttl=ttl,
+            refresh=refresh,
+            stale_if_error=stale_if_error,
+            early=early,
+            lease=lease,
+            wait_timeout=wait_timeout,
+            wait=wait,
+            default=default,
+            skip=skip,
+            unless=unless,
+            ignore=ignore,
+            version=version,
+            serializer=serializer,
+            cache_ttl=self.default_ttl,
+        )
+        if fn is None:
+            return lambda target: self._decorate(target, options)
+        return self._decorate(fn, options)
+
+    def _decorate(self, fn: Any, options: Options) -> Any:
+        # @cache above @classmethod / @staticmethod: cache the function inside, rewrap it.
+        if isinstance(fn, (classmethod, staticmethod)):
+            return type(fn)(self._decorate(fn.__func__, options))
+        if not callable(fn):
+            raise ConfigurationError(f"@cache decorates functions, not {type(fn).__name__}")
+        if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+            raise ConfigurationError(
+                f"{getattr(fn, '__qualname__', fn)} is a generator: cache a function that "
+                "returns a list instead"
+            )
+        cache: Cache = self  # type: ignore[assignment]
+        wrapped: Any
+        if _is_async(fn):
+            wrapped = AsyncCachedFunction(cache, fn, options)
+            _mark_coroutine_function(wrapped)
+        else:
+            wrapped = SyncCachedFunction(cache, fn, options)
+        self._functions.add(wrapped)
+        return wrapped
+
+
+def _mark_coroutine_function(obj: Any) -> None:
+    """Let frameworks that check ``iscoroutinefunction`` see an async callable."""
+    mark = getattr(inspect, "markcoroutinefunction", None)  # Python 3.12+
+    if mark is not None:
+        mark(obj)
+    else:  # asyncio.iscoroutinefunction honours this marker before 3.12
+        import asyncio.coroutines
+
+        obj._is_coroutine = getattr(asyncio.coroutines, "_is_coroutine", None)

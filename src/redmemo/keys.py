@@ -1,0 +1,167 @@
+"""Deterministic cache keys from function arguments.
+
+A key is ``namespace:module.qualname[:vVERSION]:{digest}``. The digest hashes a canonical,
+type-tagged encoding of the arguments bound to the signature (defaults applied), so it is
+the same in every process, on every machine and in every Python run: no ``hash()``, no
+object ids, no default reprs. ``{digest}`` is a Redis Cluster hash tag: an entry and its
+lease key share one slot.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import decimal
+import enum
+import fractions
+import hashlib
+import inspect
+import pathlib
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from .errors import UnstableKeyError
+
+__all__ = ["KeyMaker", "function_name", "stable_digest"]
+
+
+def function_name(fn: Callable[..., Any]) -> str:
+    """``module.qualname``: stable across runs, unlike ``id`` or ``repr``."""
+    module = getattr(fn, "__module__", None) or "?"
+    qualname = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or "?"
+    return f"{module}.{qualname}"
+
+
+def _type_name(obj: object) -> bytes:
+    cls = type(obj)
+    return f"{cls.__module__}.{cls.__qualname__}".encode()
+
+
+def _length_prefixed(tag: bytes, data: bytes) -> bytes:
+    return tag + str(len(data)).encode() + b":" + data
+
+
+def _encode(obj: Any, where: str, depth: int = 0) -> bytes:
+    """A canonical byte string for ``obj``; different types never encode alike."""
+    if depth > 50:
+        raise UnstableKeyError(f"{where} is nested too deeply (or contains itself) to form a key")
+    cls = type(obj)
+    # Exact builtin types first: the common case, and subclasses must not collide with them.
+    if obj is None:
+        return b"N"
+    if cls is bool:
+        return b"T" if obj else b"F"
+    if cls is int:
+        return b"i" + str(obj).encode() + b";"
+    if cls is float:
+        number: float = obj
+        return b"f" + number.hex().encode() + b";"
+    if cls is str:
+        text: str = obj
+        return _length_prefixed(b"s", text.encode("utf-8", "surrogatepass"))
+    if cls is bytes or cls is bytearray:
+        return _length_prefixed(b"b" if cls is bytes else b"y", bytes(obj))
+    if cls is tuple or cls is list:
+        inner = b"".join(_encode(item, where, depth + 1) for item in obj)
+        return (b"(" if cls is tuple else b"[") + inner + b")"
+    if cls is dict:
+        return b"{" + _encode_items(obj.items(), where, depth) + b"}"
+    if cls is set or cls is frozenset:
+        parts = sorted(_encode(item, where, depth + 1) for item in obj)
+        return (b"<" if cls is set else b"z") + b"".join(parts) + b">"
+    return _encode_object(obj, where, depth)
+
+
+def _encode_items(items: Iterable[tuple[Any, Any]], where: str, depth: int) -> bytes:
+    # Sorted by the encoded key: independent of insertion order, defined for mixed key types.
+    pairs = sorted((_encode(k, where, depth + 1), _encode(v, where, depth + 1)) for k, v in items)
+    return b"".join(k + v for k, v in pairs)
+
+
+_BUILTIN_BASES: tuple[type[Any], ...] = (tuple, list, dict, set, frozenset, str, bytes, int, float)
+
+
+def _encode_object(obj: Any, where: str, depth: int) -> bytes:
+    name = _type_name(obj)
+    custom = getattr(obj, "__cache_key__", None)
+    if custom is not None and callable(custom) and not isinstance(obj, type):
+        return _length_prefixed(b"K", name) + _encode(custom(), where, depth + 1)
+    if isinstance(obj, type):
+        return _length_prefixed(b"C", f"{obj.__module__}.{obj.__qualname__}".encode())
+    if isinstance(obj, enum.Enum):
+        return _length_prefixed(b"E", name) + _encode(obj.value, where, depth + 1)
+    if isinstance(obj, (dt.datetime, dt.date, dt.time)):
+        return _length_prefixed(b"D", name) + _length_prefixed(b"", obj.isoformat().encode())
+    if isinstance(obj, dt.timedelta):
+        return _length_prefixed(b"D", name) + _encode(
+            (obj.days, obj.seconds, obj.microseconds), where, depth + 1
+        )
+    if isinstance(obj, (decimal.Decimal, fractions.Fraction, complex, uuid.UUID, pathlib.PurePath)):
+        return _length_prefixed(b"V", name) + _length_prefixed(b"", str(obj).encode())
+    if dataclasses.is_dataclass(obj):
+        fields = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+        return _length_prefixed(b"A", name) + _encode_items(fields.items(), where, depth)
+    dump = getattr(obj, "model_dump", None)  # pydantic v2
+    if dump is not None and callable(dump) and hasattr(type(obj), "model_fields"):
+        return _length_prefixed(b"P", name) + _encode(dump(mode="python"), where, depth + 1)
+    # Subclasses of builtins (named tuples, str/int subclasses, OrderedDict, ...): the
+    # builtin's encoding, tagged with the subclass so it never collides with the builtin.
+    for base in _BUILTIN_BASES:
+        if isinstance(obj, base):
+            return _length_prefixed(b"S", name) + _encode(base(obj), where, depth + 1)
+    if isinstance(obj, Mapping):
+        return _length_prefixed(b"M", name) + _encode_items(obj.items(), where, depth)
+    raise UnstableKeyError(
+        f"{where} is a {type(obj).__qualname__}, which has no representation that is stable "
+        "across processes. Give its class a __cache_key__() method returning plain values, "
+        f"leave it out of the key with ignore=(...), or pass a key= function."
+    )
+
+
+def stable_digest(values: Iterable[tuple[str, Any]]) -> str:
+    """A 128-bit hex digest of named values (blake2b of their canonical encoding)."""
+    hasher = hashlib.blake2b(digest_size=16)
+    for name, value in values:
+        hasher.update(_length_prefixed(b"n", name.encode()))
+        hasher.update(_encode(value, f"argument {name!r}"))
+    return hasher.hexdigest()
+
+
+class KeyMaker:
+    """Builds the key of one call of one function."""
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        prefix: str,
+        ignore: Iterable[str] = (),
+        version: int | str | None = None,
+    ) -> None:
+        self.signature = inspect.signature(fn)
+        params = self.signature.parameters
+        self.ignore = frozenset(ignore)
+        unknown = self.ignore - set(params)
+        if unknown:
+            raise ValueError(
+                f"ignore= names {sorted(unknown)}, which {function_name(fn)} does not take; "
+                f"its parameters are {list(params)}"
+            )
+        version_part = "" if version is None else f":v{version}"
+        self.base = f"{prefix}{function_name(fn)}{version_part}:"
+
+    def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> inspect.BoundArguments:
+        bound = self.signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return bound
+
+    def key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        bound = self.bind(args, kwargs)
+        return self.key_of(bound)
+
+    def key_of(self, bound: inspect.BoundArguments) -> str:
+        items: Iterable[tuple[str, Any]] = bound.arguments.items()
+        if self.ignore:
+            items = [(n, v) for n, v in items if n not in self.ignore]
+        return self.base + "{" + stable_digest(items) + "}"
