@@ -125,3 +125,33 @@ def face(
 @pytest.fixture
 def store(face: Callable[..., Face]) -> Face:
     return face()
+
+
+@pytest.fixture
+def decorate(
+    mode: str,
+    make_cache: Callable[..., redmemo.Cache],
+    loop: asyncio.AbstractEventLoop,
+) -> Iterator[Callable[..., Any]]:
+    """``decorate(body, cache=None, **options)`` -> a Decorated on this test's face."""
+    from tests.support.functions import Decorated
+
+    made: list[redmemo.Cache] = []
+
+    def make(body: Callable[..., Any], cache: redmemo.Cache | None = None, **options: Any) -> Any:
+        if cache is None:
+            cache = make_cache()
+        made.append(cache)
+        return Decorated(cache, mode, loop, body, **options)
+
+    yield make
+    for cache in made:
+        if mode == "async":
+            loop.run_until_complete(cache.aclose())
+        cache.close()
+
+
+@pytest.fixture(params=FACES)
+def mode(request: pytest.FixtureRequest) -> str:
+    value: str = request.param
+    return value

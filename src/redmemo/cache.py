@@ -12,6 +12,9 @@ from typing import Any
 
 import redis
 import redis.asyncio
+import redis.asyncio.retry
+import redis.backoff
+import redis.retry
 
 from ._async.backend import AsyncBackend
 from ._async.redis_backend import AsyncRedisBackend
@@ -137,13 +140,27 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
             return self._last_async
         backend = self._by_loop.get(loop)
         if backend is None:
-            backend = AsyncRedisBackend(redis.asyncio.Redis(**self.settings.redis_kwargs))
+            backend = AsyncRedisBackend(self._new_async_client())
             self._by_loop[loop] = backend
         self._last_loop, self._last_async = loop, backend
         return backend
 
+    def _client_kwargs(self, retry: object) -> dict[str, Any]:
+        # A cache must fail fast: a Redis that does not answer costs the caller a short
+        # timeout and one quick retry, then the function runs uncached. The URL can say
+        # otherwise (socket_timeout=..., socket_connect_timeout=...).
+        kwargs: dict[str, Any] = {"socket_timeout": 2.0, "socket_connect_timeout": 1.0}
+        kwargs.update(self.settings.redis_kwargs)
+        kwargs.setdefault("retry", retry)
+        return kwargs
+
     def _new_client(self) -> redis.Redis:
-        return redis.Redis(**self.settings.redis_kwargs)
+        retry = redis.retry.Retry(redis.backoff.ExponentialBackoff(cap=0.05, base=0.005), 1)
+        return redis.Redis(**self._client_kwargs(retry))
+
+    def _new_async_client(self) -> redis.asyncio.Redis:
+        retry = redis.asyncio.retry.Retry(redis.backoff.ExponentialBackoff(cap=0.05, base=0.005), 1)
+        return redis.asyncio.Redis(**self._client_kwargs(retry))
 
     def _listener_ready(self) -> bool:
         return self._listener is None or self._listener.ready

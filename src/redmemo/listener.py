@@ -61,10 +61,23 @@ class FillListener:
     def stop(self) -> None:
         self._stop.set()
         thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=5)
+        if thread is not None and thread.is_alive() and self._pid == os.getpid():
+            self._wake()
+            if thread is not threading.current_thread():
+                thread.join(timeout=5)
         self._thread = None
         self._ready.clear()
+
+    def _wake(self) -> None:
+        """Interrupt the listener's blocking read, so that stopping takes no poll interval."""
+        try:
+            client = self._connect()
+            try:
+                client.publish(self.channel, b"")
+            finally:
+                client.close()
+        except RedisError:
+            pass  # it notices the stop flag within one poll interval anyway
 
     def _run(self) -> None:
         ready, stop = self._ready, self._stop
@@ -78,7 +91,7 @@ class FillListener:
                 pubsub.subscribe(self.channel)
                 backoff = 0.05
                 while not stop.is_set():
-                    message = pubsub.get_message(timeout=0.5)
+                    message = pubsub.get_message(timeout=1.0)
                     if message is None:
                         continue
                     if message["type"] == "subscribe":
