@@ -16,6 +16,7 @@ FIELDS = (
     "refreshes",  # recomputed a stale value
     "waits",  # waited for another caller's computation
     "takeovers",  # took over a lease whose holder had gone quiet
+    "overtaken",  # computed, but did not store: invalidated or taken over meanwhile
     "failures",  # the function raised (the exception was never cached)
     "defaults",  # returned the default without waiting (wait=False)
     "errors",  # the backend failed and the call went straight to the function

@@ -221,12 +221,14 @@ class AsyncCachedFunction(Generic[P, T]):
             await self._release_quietly(key, token)
             return value
         try:
-            await backend.store_leased(
+            stored = await backend.store_leased(
                 key, token, data, self.options.backend_ttl_ms, self.cache._channel
             )
         except BackendError as exc:
             self._count_backend_error(exc)
-        self.stats_counter.add("fills")
+        else:
+            # Not stored: invalidated or taken over meanwhile; the newer state wins.
+            self.stats_counter.add("fills" if stored else "overtaken")
         return value
 
     async def _compute_unleased(

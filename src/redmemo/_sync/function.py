@@ -222,12 +222,14 @@ class SyncCachedFunction(Generic[P, T]):
             self._release_quietly(key, token)
             return value
         try:
-            backend.store_leased(
+            stored = backend.store_leased(
                 key, token, data, self.options.backend_ttl_ms, self.cache._channel
             )
         except BackendError as exc:
             self._count_backend_error(exc)
-        self.stats_counter.add("fills")
+        else:
+            # Not stored: invalidated or taken over meanwhile; the newer state wins.
+            self.stats_counter.add("fills" if stored else "overtaken")
         return value
 
     def _compute_unleased(

@@ -1,0 +1,122 @@
+"""Stampede protection and lease takeover across real processes on a real Redis."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+import redmemo
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+
+def spawn(
+    url: str, namespace: str, mode: str, start_at: float, body: float, lease: float = 30.0
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.support.stampede",
+            url,
+            namespace,
+            mode,
+            str(start_at),
+            str(body),
+            str(lease),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def collect(process: subprocess.Popen[str]) -> dict:  # type: ignore[type-arg]
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("mode", ["threads", "tasks"])
+def test_a_cold_key_is_computed_once_across_four_processes(redis_url: str, mode: str) -> None:
+    namespace = f"stampede-{mode}"
+    start_at = time.time() + 3.0
+    processes = [spawn(redis_url, namespace, mode, start_at, body=0.5) for _ in range(4)]
+    reports = [collect(p) for p in processes]
+    with redis.Redis.from_url(redis_url) as client:
+        executions = int(client.get(f"{namespace}:executions") or 0)
+    assert executions == 1
+    results = [r for report in reports for r in report["results"]]
+    assert len(results) == 32
+    assert all(r == results[0] for r in results)
+    # One process computed; the others waited for it and were handed its result.
+    assert sum(report["stats"]["fills"] for report in reports) == 1
+
+
+def test_a_killed_holder_is_taken_over_after_its_lease(redis_url: str) -> None:
+    namespace = "takeover"
+    holder = spawn(redis_url, namespace, "one", time.time(), body=600, lease=1.0)
+    try:
+        with redis.Redis.from_url(redis_url) as client:
+            deadline = time.monotonic() + 30
+            while client.get(f"{namespace}:executions") is None:
+                assert time.monotonic() < deadline, "the holder never started computing"
+                time.sleep(0.01)
+        os.kill(holder.pid, signal.SIGKILL)
+    finally:
+        holder.communicate(timeout=30)  # also closes its pipes
+    successor = spawn(redis_url, namespace, "one", time.time(), body=0.05, lease=1.0)
+    report = collect(successor)
+    assert report["results"] == [{"x": 1, "pid": successor.pid}]
+    assert report["stats"]["takeovers"] == 1
+    with redis.Redis.from_url(redis_url) as client:
+        assert int(client.get(f"{namespace}:executions") or 0) == 2
+
+
+def test_an_overtaken_holder_does_not_overwrite_the_newer_value(redis_url: str) -> None:
+    # Two Cache objects share nothing in process: on one Redis they act as two processes.
+    with (
+        redmemo.Cache(redis_url, namespace="overtake") as first,
+        redmemo.Cache(redis_url, namespace="overtake") as second,
+    ):
+        _race(first, second)
+
+
+def _race(first: redmemo.Cache, second: redmemo.Cache) -> None:
+    release = threading.Event()
+    started = threading.Event()
+
+    def slow_body(x: int) -> str:
+        started.set()
+        release.wait(30)
+        return "old"
+
+    def fast_body(x: int) -> str:
+        return "new"
+
+    fast_body.__qualname__ = slow_body.__qualname__ = "shared"  # one function, one key
+    slow = first(ttl=60, lease=0.3)(slow_body)
+    fast = second(ttl=60, lease=0.3)(fast_body)
+    outcome: list[str] = []
+    holder = threading.Thread(target=lambda: outcome.append(slow(1)))
+    holder.start()
+    assert started.wait(10)
+    assert fast(1) == "new"  # waited out the 0.3 s lease, took it over, stored "new"
+    assert fast.stats()["takeovers"] == 1
+    release.set()
+    holder.join(10)
+    assert outcome == ["old"]  # the slow caller still gets its own result...
+    assert slow.stats()["overtaken"] == 1
+    assert fast(1) == "new"  # ...but did not overwrite the newer value
+    assert fast.stats()["hits"] == 1
