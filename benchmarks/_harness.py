@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import random
 import statistics
+import subprocess
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 
@@ -92,6 +94,37 @@ def commands_during(client: redis.Redis, action: Callable[[], object]) -> dict[s
     counts = {name: after[name] - before.get(name, 0) for name in after}
     counts["info"] = counts.get("info", 0) - 1  # our own second snapshot
     return {name: n for name, n in counts.items() if n > 0}
+
+
+def client_commands(port: int, action: Callable[[], object]) -> dict[str, int]:
+    """Commands that clients sent to the server while ``action`` ran, by name.
+
+    Read from MONITOR (through redis-cli, into a file: a pipe would fill and stall it),
+    which tells them from the commands that Lua scripts run; connection set-up (HELLO,
+    CLIENT SETINFO) is left out.
+    """
+    with tempfile.TemporaryFile("w+") as out:
+        monitor = subprocess.Popen(["redis-cli", "-p", str(port), "monitor"], stdout=out)
+        try:
+            while out.tell() == 0:  # "OK": monitoring has begun
+                time.sleep(0.01)
+                out.seek(0, 2)
+            action()
+            time.sleep(0.5)  # let MONITOR catch up
+        finally:
+            monitor.terminate()
+            monitor.wait()
+        out.seek(0)
+        lines = out.read().splitlines()
+    counts: dict[str, int] = {}
+    for line in lines:
+        if " lua]" in line or '"' not in line:
+            continue
+        name = line.split('"', 2)[1].lower()
+        if name in ("hello", "client"):
+            continue
+        counts[name] = counts.get(name, 0) + 1
+    return counts
 
 
 def report(title: str, result: Result) -> None:

@@ -43,9 +43,14 @@ def _length_prefixed(tag: bytes, data: bytes) -> bytes:
 
 
 def _encode(obj: Any, where: str, depth: int = 0) -> bytes:
-    """A canonical byte string for ``obj``; different types never encode alike."""
+    """A canonical byte string for ``obj``; different types never encode alike.
+
+    ``where`` is the parameter's name, for the error message of an unkeyable value.
+    """
     if depth > 50:
-        raise UnstableKeyError(f"{where} is nested too deeply (or contains itself) to form a key")
+        raise UnstableKeyError(
+            f"argument {where!r} is nested too deeply (or contains itself) to form a key"
+        )
     cls = type(obj)
     # Exact builtin types first: the common case, and subclasses must not collide with them.
     if obj is None:
@@ -113,23 +118,34 @@ def _encode_object(obj: Any, where: str, depth: int) -> bytes:
     if isinstance(obj, Mapping):
         return _length_prefixed(b"M", name) + _encode_items(obj.items(), where, depth)
     raise UnstableKeyError(
-        f"{where} is a {type(obj).__qualname__}, which has no representation that is stable "
-        "across processes. Give its class a __cache_key__() method returning plain values, "
-        f"leave it out of the key with ignore=(...), or pass a key= function."
+        f"argument {where!r} is a {type(obj).__qualname__}, which has no representation that "
+        "is stable across processes. Give its class a __cache_key__() method returning plain "
+        "values, leave it out of the key with ignore=(...), or pass a key= function."
     )
 
 
 def stable_digest(values: Iterable[tuple[str, Any]]) -> str:
     """A 128-bit hex digest of named values (blake2b of their canonical encoding)."""
-    hasher = hashlib.blake2b(digest_size=16)
+    parts = []
     for name, value in values:
-        hasher.update(_length_prefixed(b"n", name.encode()))
-        hasher.update(_encode(value, f"argument {name!r}"))
-    return hasher.hexdigest()
+        parts.append(_length_prefixed(b"n", name.encode()))
+        parts.append(_encode(value, name))
+    return hashlib.blake2b(b"".join(parts), digest_size=16).hexdigest()
+
+
+_EMPTY = inspect.Parameter.empty
+_MEMO_SAFE = frozenset({int, str, bytes, bool, type(None)})
+_MEMO_SIZE = 4096
 
 
 class KeyMaker:
-    """Builds the key of one call of one function."""
+    """Builds the key of one call of one function.
+
+    ``inspect.Signature.bind`` costs several microseconds, a large share of a cache hit.
+    For signatures without ``*args`` / ``**kwargs`` the arguments are bound here directly,
+    in the same order and with the same defaults; anything unusual (or wrong, so that the
+    error is Python's own) goes through ``bind``.
+    """
 
     def __init__(
         self,
@@ -150,18 +166,79 @@ class KeyMaker:
             )
         version_part = "" if version is None else f":v{version}"
         self.base = f"{prefix}{function_name(fn)}{version_part}:"
+        kinds = {p.kind for p in params.values()}
+        self._simple = not kinds & {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD}
+        self._names = tuple(params)
+        self._positional = tuple(
+            name
+            for name, p in params.items()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        )
+        self._by_keyword = frozenset(
+            name for name, p in params.items() if p.kind is not p.POSITIONAL_ONLY
+        )
+        self._defaults = {n: p.default for n, p in params.items() if p.default is not _EMPTY}
+        self._labels = {n: _length_prefixed(b"n", n.encode()) for n in params}
+        self._memo: dict[tuple[tuple[Any, ...], tuple[type, ...]], str] = {}
 
     def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> inspect.BoundArguments:
         bound = self.signature.bind(*args, **kwargs)
         bound.apply_defaults()
         return bound
 
+    def _arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        if self._simple and len(args) <= len(self._positional):
+            given = dict(zip(self._positional, args, strict=False))  # fewer args than names
+            for name, value in kwargs.items():
+                if name in given or name not in self._by_keyword:
+                    break  # a duplicate or unknown argument: let bind() raise its TypeError
+                given[name] = value
+            else:
+                defaults = self._defaults
+                arguments = {}
+                for name in self._names:
+                    if name in given:
+                        arguments[name] = given[name]
+                    elif name in defaults:
+                        arguments[name] = defaults[name]
+                    else:
+                        break  # missing: let bind() raise
+                else:
+                    return arguments
+        return dict(self.bind(args, kwargs).arguments)
+
     def key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
-        bound = self.bind(args, kwargs)
-        return self.key_of(bound)
+        # Calls with a few immutable scalar arguments repeat the same keys over and over;
+        # remember them. Only exact int/str/bytes/bool/None qualify: equal values of those
+        # types always encode alike (unlike 0.0 and -0.0), and the types are part of the
+        # memo key, so 1 and True stay apart.
+        if not kwargs and len(args) <= 4:
+            types = tuple(map(type, args))
+            if _MEMO_SAFE.issuperset(types):
+                memo_key = (args, types)
+                key = self._memo.get(memo_key)
+                if key is None:
+                    key = self.key_of_arguments(self._arguments(args, kwargs))
+                    if len(self._memo) >= _MEMO_SIZE:
+                        self._memo.clear()
+                    self._memo[memo_key] = key
+                return key
+        return self.key_of_arguments(self._arguments(args, kwargs))
 
     def key_of(self, bound: inspect.BoundArguments) -> str:
-        items: Iterable[tuple[str, Any]] = bound.arguments.items()
-        if self.ignore:
-            items = [(n, v) for n, v in items if n not in self.ignore]
-        return self.base + "{" + stable_digest(items) + "}"
+        return self.key_of_arguments(bound.arguments)
+
+    def key_of_arguments(self, arguments: Mapping[str, Any]) -> str:
+        ignore, labels = self.ignore, self.labels_for
+        parts = []
+        for name, value in arguments.items():
+            if name in ignore:
+                continue
+            parts.append(labels(name))
+            parts.append(_encode(value, name))
+        digest = hashlib.blake2b(b"".join(parts), digest_size=16).hexdigest()
+        return self.base + "{" + digest + "}"
+
+    def labels_for(self, name: str) -> bytes:
+        label = self._labels.get(name)
+        return _length_prefixed(b"n", name.encode()) if label is None else label

@@ -293,3 +293,46 @@ def test_no_two_different_argument_tuples_share_a_key(calls: list[tuple[Any, Any
         key = keys.key((a, b), {})
         canonical = (_canonical(a), _canonical(b))
         assert seen.setdefault(key, canonical) == canonical
+
+
+def g(a: Any, /, b: Any, c: Any = 3, *, d: Any, e: Any = 5) -> None: ...
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [
+        ((1, 2), {"d": 4}),
+        ((1,), {"b": 2, "d": 4}),
+        ((1, 2, 9), {"d": 4, "e": 6}),
+        ((1,), {"d": 4, "b": 2, "e": 0, "c": 1}),
+    ],
+)
+def test_the_fast_binder_agrees_with_signature_bind(args: Any, kwargs: Any) -> None:
+    keys = KeyMaker(g, prefix="ns:")
+    assert keys._arguments(args, kwargs) == dict(keys.bind(args, kwargs).arguments)
+    assert list(keys._arguments(args, kwargs)) == list(keys.bind(args, kwargs).arguments)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [
+        ((), {"a": 1, "b": 2, "d": 4}),  # positional-only by keyword
+        ((1, 2), {}),  # d missing
+        ((1, 2), {"d": 4, "b": 2}),  # b twice
+        ((1, 2, 3, 4), {"d": 4}),  # too many positionals
+        ((1, 2), {"d": 4, "zzz": 0}),  # unknown keyword
+    ],
+)
+def test_the_fast_binder_raises_what_python_raises(args: Any, kwargs: Any) -> None:
+    keys = KeyMaker(g, prefix="ns:")
+    with pytest.raises(TypeError):
+        keys.key(args, kwargs)
+
+
+def test_remembered_keys_keep_equal_values_of_other_types_apart() -> None:
+    keys = KeyMaker(f, prefix="ns:")
+    first = [keys.key((v,), {}) for v in (1, True, 1.0, "1", b"1", None, 0, False, -0.0, 0.0)]
+    again = [keys.key((v,), {}) for v in (1, True, 1.0, "1", b"1", None, 0, False, -0.0, 0.0)]
+    assert first == again
+    assert len(set(first)) == len(first)
+    assert keys.key((1,), {}) == keys.key_of(keys.bind((1,), {}))

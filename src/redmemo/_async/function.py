@@ -158,8 +158,6 @@ class AsyncCachedFunction(Generic[P, T]):
         """Compute under the cross-process lease, or wait for whoever holds it."""
         cache = self.cache
         backend = cache._async_backend()
-        if not cache._listener_ready():
-            await AsyncCompat.run_blocking(cache._start_listener)
         token = new_token()
         deadline = time.monotonic() + self.options.wait_timeout
         held_before = False
@@ -182,6 +180,12 @@ class AsyncCachedFunction(Generic[P, T]):
                         self.stats_counter.add("takeovers")
                     return await self._compute(key, token, args, kwargs, fallback)
                 held_before = True
+                if not cache._listener_ready():
+                    # Only waiters need notifications, so the listener starts here, off the
+                    # holder's path. A fill stored before it subscribed would be missed:
+                    # ask again, which answers with that entry.
+                    await AsyncCompat.run_blocking(cache._start_listener)
+                    continue
                 self.stats_counter.add("waits")
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
