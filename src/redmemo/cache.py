@@ -33,6 +33,7 @@ from .leases import Flights, Waiters
 from .listener import FillListener
 from .memory import AsyncMemoryBackend, MemoryStore
 from .serializers import SerializerSpec, resolve_serializer
+from .shared_stats import SharedStats
 from .stats import merge
 
 __all__ = ["Cache"]
@@ -64,6 +65,7 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
         password: str | None = None,
         clock: Callable[[], float] | None = None,
         background_workers: int = 4,
+        share_stats: Duration | None = None,
     ) -> None:
         if not isinstance(namespace, str) or not namespace:
             raise ConfigurationError(
@@ -97,6 +99,9 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
         self._background = Background(background_workers)
         self._channel = f"{namespace}:__redmemo_fills__"
         self._listener: FillListener | None = None
+        self._shared_stats = SharedStats(
+            namespace, self._stats_client, to_seconds_or_none(share_stats, name="share_stats")
+        )
         self._memory: MemoryStore | None = None
         self._amemory: AsyncMemoryBackend | None = None
         if self.settings.kind == "memory":
@@ -180,6 +185,32 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
         """The counters of every function decorated with this cache, summed (this process)."""
         return merge(fn.stats(reset) for fn in list(self._functions))
 
+    def _stats_client(self) -> redis.Redis:
+        backend = self._sync_backend()
+        if not isinstance(backend, SyncRedisBackend):
+            raise ConfigurationError("statistics are shared through Redis; this cache is memory")
+        return backend.client
+
+    def flush_stats(self) -> None:
+        """Add what this process counted since its last flush to the totals in Redis."""
+        if self._memory is None:
+            self._shared_stats.flush(list(self._functions))
+
+    def shared_stats(self) -> dict[str, dict[str, int]]:
+        """Each function's counters summed over every process that flushed them.
+
+        Processes flush every ``share_stats`` interval and on ``close()``; call
+        :meth:`flush_stats` first to include this process's latest counts. On the memory
+        backend, which no other process shares, these are this process's counters.
+        """
+        if self._memory is not None:
+            return {fn.stats_name: fn.stats() for fn in list(self._functions)}
+        return self._shared_stats.read()
+
+    def _function_added(self) -> None:
+        if self._memory is None:
+            self._shared_stats.start(lambda: list(self._functions))
+
     # -- lifetime -------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -190,6 +221,9 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
         if self._listener is not None:
             self._listener.stop()
         self._background.shutdown(wait=True)
+        if self._shared_stats.interval is not None and self._memory is None and self._functions:
+            self._shared_stats.stop()
+            self.flush_stats()
         with self._lock:
             backend, self._sync = self._sync, None
         if backend is not None:

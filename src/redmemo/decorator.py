@@ -148,6 +148,7 @@ class DecoratorMixin:
         else:
             wrapped = SyncCachedFunction(cache, fn, options)
         self._functions.add(wrapped)
+        cache._function_added()
         return wrapped
 
 

@@ -51,6 +51,7 @@ class SyncCachedFunction(Generic[P, T]):
         self._codec = cache._codec_for(options.serializer)
         self._refreshing: set[str] = set()
         self._skip = options.skip
+        self.stats_name = self.keys.base[len(cache._prefix) : -1]  # module.qualname[:vN]
 
     # -- the public face ----------------------------------------------------------------
 
