@@ -49,6 +49,29 @@ class CacheCore:
     default_ttl: float | None
     _prefix: str
     _codec: EntryCodec
+    _channel: str
+    _functions: Any  # WeakSet of the cache's decorated functions
+
+    def _index_name(self, kind: str, name: str) -> str:
+        """The key of an index of entries: of a tag, a dependency, a function, a node."""
+        return f"{self._prefix}__{kind}__:{name}"
+
+    def _entry_of(self, key: str) -> str | None:
+        """The entry key that a key found by a pattern belongs to (None: bookkeeping)."""
+        if key.startswith("{") and key.endswith("}:lease"):
+            return key[1:-7]
+        for kind in ("tag", "dep", "fn", "node", "redmemo_stats", "redmemo_fills"):
+            if key.startswith(f"{self._prefix}__{kind}__"):
+                return None
+        for suffix in (":lease:w", ":lease"):
+            if key.endswith(suffix):
+                return key[: -len(suffix)]
+        return key
+
+    def _marker_ms(self) -> int:
+        """How long an invalidation marker lives: longer than any fill can hold a lease."""
+        leases = [fn.options.lease for fn in list(self._functions)]
+        return int(max(3600.0, 2 * max(leases, default=0.0)) * 1000)
 
     def _async_backend(self) -> AsyncBackend:
         raise NotImplementedError

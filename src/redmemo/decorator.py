@@ -11,8 +11,10 @@ from ._async.function import AsyncCachedFunction
 from ._sync.function import SyncCachedFunction
 from .durations import Duration
 from .errors import ConfigurationError
-from .options import Options
+from .nodes import Node
+from .options import NODE_DEFAULTS, Options
 from .serializers import SerializerSpec
+from .templates import Args
 
 if TYPE_CHECKING:
     from .cache import Cache
@@ -75,6 +77,12 @@ class DecoratorMixin:
         ignore: Iterable[str] = (),
         version: int | str | None = None,
         serializer: SerializerSpec | None = None,
+        key: str | Callable[[Args], str] | None = None,
+        node: type[Node] | Callable[[Args], Node] | None = None,
+        tags: Iterable[str] | Callable[[Args], Iterable[str]] = (),
+        depends_on: Iterable[str] | Callable[[Args], Iterable[str]] = (),
+        on_hit: Callable[[str, Any, Args], None] | None = None,
+        on_miss: Callable[[str, Args], None] | None = None,
     ) -> Decorator: ...
 
     def __call__(
@@ -95,6 +103,12 @@ class DecoratorMixin:
         ignore: Iterable[str] = (),
         version: int | str | None = None,
         serializer: SerializerSpec | None = None,
+        key: str | Callable[[Args], str] | None = None,
+        node: type[Node] | Callable[[Args], Node] | None = None,
+        tags: Iterable[str] | Callable[[Args], Iterable[str]] = (),
+        depends_on: Iterable[str] | Callable[[Args], Iterable[str]] = (),
+        on_hit: Callable[[str, Any, Args], None] | None = None,
+        on_miss: Callable[[str, Args], None] | None = None,
     ) -> Any:
         """Cache the results of a function, sync or async.
 
@@ -108,31 +122,45 @@ class DecoratorMixin:
         ``skip``: bypass the cache (a bool, or a callable on the bound arguments).
         ``unless``: a callable on the result; when true, the result is not stored.
         ``ignore``: parameters left out of the key. ``version``: moves every key at once.
+        ``key``: a template (``"user:{user_id}"``) or a callable on the arguments giving
+        the key; ``node``: a Node (class or callable) that makes it. ``tags`` and
+        ``depends_on``: templates (or a callable) of tags and keys the entry is invalidated
+        with. ``on_hit(key, value, c)`` / ``on_miss(key, c)``: callbacks.
         """
-        options = Options.build(
-            ttl=ttl,
-            refresh=refresh,
-            stale_if_error=stale_if_error,
-            early=early,
-            lease=lease,
-            wait_timeout=wait_timeout,
-            wait=wait,
-            default=default,
-            skip=skip,
-            unless=unless,
-            ignore=ignore,
-            version=version,
-            serializer=serializer,
-            cache_ttl=self.default_ttl,
+        raw: dict[str, Any] = {
+            "ttl": ttl,
+            "refresh": refresh,
+            "stale_if_error": stale_if_error,
+            "early": early,
+            "lease": lease,
+            "wait_timeout": wait_timeout,
+            "wait": wait,
+            "default": default,
+            "skip": skip,
+            "unless": unless,
+            "ignore": ignore,
+            "version": version,
+            "serializer": serializer,
+            "cache_ttl": self.default_ttl,
+            "key": key,
+            "node": node,
+            "tags": tags,
+            "depends_on": depends_on,
+            "on_hit": on_hit,
+            "on_miss": on_miss,
+        }
+        raw["explicit"] = frozenset(
+            name for name in NODE_DEFAULTS if raw[name] is not None and raw[name] is not False
         )
+        options = Options.build(**raw)
         if fn is None:
-            return lambda target: self._decorate(target, options)
-        return self._decorate(fn, options)
+            return lambda target: self._decorate(target, options, raw)
+        return self._decorate(fn, options, raw)
 
-    def _decorate(self, fn: Any, options: Options) -> Any:
+    def _decorate(self, fn: Any, options: Options, raw: dict[str, Any]) -> Any:
         # @cache above @classmethod / @staticmethod: cache the function inside, rewrap it.
         if isinstance(fn, (classmethod, staticmethod)):
-            return type(fn)(self._decorate(fn.__func__, options))
+            return type(fn)(self._decorate(fn.__func__, options, raw))
         if not callable(fn):
             raise ConfigurationError(f"@cache decorates functions, not {type(fn).__name__}")
         if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
@@ -143,10 +171,10 @@ class DecoratorMixin:
         cache: Cache = self  # type: ignore[assignment]
         wrapped: Any
         if _is_async(fn):
-            wrapped = AsyncCachedFunction(cache, fn, options)
+            wrapped = AsyncCachedFunction(cache, fn, options, raw)
             _mark_coroutine_function(wrapped)
         else:
-            wrapped = SyncCachedFunction(cache, fn, options)
+            wrapped = SyncCachedFunction(cache, fn, options, raw)
         self._functions.add(wrapped)
         cache._function_added()
         return wrapped

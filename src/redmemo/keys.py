@@ -154,8 +154,15 @@ class KeyMaker:
         prefix: str,
         ignore: Iterable[str] = (),
         version: int | str | None = None,
+        render: Callable[[Mapping[str, Any]], str] | None = None,
+        deterministic: bool = True,
     ) -> None:
         self.signature = inspect.signature(fn)
+        # A designed key (template, callable, node) replaces module.qualname:{digest}.
+        self._render = render
+        self._prefix = prefix
+        self._suffix = "" if version is None else f":v{version}"
+        self._memo_ok = deterministic
         params = self.signature.parameters
         self.ignore = frozenset(ignore)
         unknown = self.ignore - set(params)
@@ -186,7 +193,7 @@ class KeyMaker:
         bound.apply_defaults()
         return bound
 
-    def _arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    def arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         if self._simple and len(args) <= len(self._positional):
             given = dict(zip(self._positional, args, strict=False))  # fewer args than names
             for name, value in kwargs.items():
@@ -207,28 +214,38 @@ class KeyMaker:
                     return arguments
         return dict(self.bind(args, kwargs).arguments)
 
+    @property
+    def var_names(self) -> tuple[str | None, str | None]:
+        """The names of the ``*args`` and ``**kwargs`` parameters, if any."""
+        params = self.signature.parameters.values()
+        var_pos = next((p.name for p in params if p.kind is p.VAR_POSITIONAL), None)
+        var_kw = next((p.name for p in params if p.kind is p.VAR_KEYWORD), None)
+        return var_pos, var_kw
+
     def key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
         # Calls with a few immutable scalar arguments repeat the same keys over and over;
         # remember them. Only exact int/str/bytes/bool/None qualify: equal values of those
         # types always encode alike (unlike 0.0 and -0.0), and the types are part of the
         # memo key, so 1 and True stay apart.
-        if not kwargs and len(args) <= 4:
+        if not kwargs and len(args) <= 4 and self._memo_ok:
             types = tuple(map(type, args))
             if _MEMO_SAFE.issuperset(types):
                 memo_key = (args, types)
                 key = self._memo.get(memo_key)
                 if key is None:
-                    key = self.key_of_arguments(self._arguments(args, kwargs))
+                    key = self.key_of_arguments(self.arguments(args, kwargs))
                     if len(self._memo) >= _MEMO_SIZE:
                         self._memo.clear()
                     self._memo[memo_key] = key
                 return key
-        return self.key_of_arguments(self._arguments(args, kwargs))
+        return self.key_of_arguments(self.arguments(args, kwargs))
 
     def key_of(self, bound: inspect.BoundArguments) -> str:
         return self.key_of_arguments(bound.arguments)
 
     def key_of_arguments(self, arguments: Mapping[str, Any]) -> str:
+        if self._render is not None:
+            return self._prefix + self._render(arguments) + self._suffix
         ignore, labels = self.ignore, self.labels_for
         parts = []
         for name, value in arguments.items():

@@ -13,14 +13,18 @@ import contextlib
 import enum
 import os
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future
 from importlib import resources
 
 __all__ = [
     "Flights",
+    "LeaseMode",
     "LeaseStatus",
     "Notice",
     "Waiters",
+    "has_hash_tag",
+    "index_keys",
     "lease_keys",
     "load_script",
     "new_token",
@@ -29,6 +33,13 @@ __all__ = [
 
 # Entries larger than this are not sent through pub/sub; waiters read them with a GET.
 PUBLISH_LIMIT = 64 * 1024
+
+
+class LeaseMode(enum.Enum):
+    FILL = "fill"  # answer with the entry if there is one, else take a free lease
+    FORCE = "force"  # take a free lease even if an entry exists (to replace it)
+    REFRESH = "refresh"  # like FORCE, without waiting for a held lease
+    TAKE = "take"  # take the lease whoever holds it (an explicit refresh)
 
 
 class LeaseStatus(enum.IntEnum):
@@ -43,9 +54,26 @@ class Notice(enum.Enum):
     WAKE = b"W"  # the lease was given back or invalidated; try again
 
 
+def has_hash_tag(key: str) -> bool:
+    """Whether Redis Cluster would hash ``key`` by a ``{...}`` part of it."""
+    start = key.find("{")
+    return start != -1 and key.find("}", start + 1) > start + 1
+
+
 def lease_keys(key: str) -> tuple[str, str, str]:
-    """The entry key, its lease key and its wait-flag key (one hash tag for all three)."""
-    return key, key + ":lease", key + ":lease:w"
+    """The entry key, its lease key and its wait-flag key, all in the entry's hash slot.
+
+    An entry key with a hash tag lends it to the others; one without is used whole as the
+    tag of theirs (``{key}:lease`` hashes like ``key``). ``lua/invalidate.lua`` repeats
+    this rule.
+    """
+    lease = key + ":lease" if has_hash_tag(key) else "{" + key + "}:lease"
+    return key, lease, lease + ":w"
+
+
+def index_keys(indexes: Sequence[str]) -> list[str]:
+    """Each index followed by its invalidation marker, as store.lua takes them."""
+    return [k for index in indexes for k in (index, index + ":inv")]
 
 
 def new_token() -> bytes:

@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import NotACounterError
 from .glob import compile_glob
-from .leases import LeaseStatus, Notice, lease_keys
+from .leases import LeaseMode, LeaseStatus, Notice, lease_keys
 
 __all__ = ["AsyncMemoryBackend", "MemoryStore"]
 
@@ -37,6 +37,11 @@ class MemoryStore:
         self.clock = clock
         self._data: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
         self._expiries: list[tuple[float, str]] = []
+        # Tag and dependency indexes: index -> {entry key: its expiry}. Like Redis's sorted
+        # sets in store.lua, an index drops expired members when written to, and expires
+        # whole with its longest-lived member (a heap of those times).
+        self._indexes: dict[str, dict[str, float]] = {}
+        self._index_expiries: list[tuple[float, str]] = []
         self._lock = threading.RLock()
         # Called (outside the lock) when a leased fill is stored or given back, to wake the
         # callers of this process that wait for it; the Cache sets it.
@@ -73,10 +78,36 @@ class MemoryStore:
             item = self._data.get(key)
             if item is not None and item[1] == expires_at:
                 del self._data[key]
+        if self._index_expiries:
+            self._sweep_indexes(now)
         # Overwrites leave outdated heap items behind; rebuild when they dominate.
         if len(heap) > 64 and len(heap) > 2 * len(self._data):
             self._expiries = [(exp, k) for k, (_, exp) in self._data.items() if exp != _INF]
             heapq.heapify(self._expiries)
+
+    def _index_add(self, index: str, key: str, expires_at: float, now: float) -> None:
+        members = self._indexes.setdefault(index, {})
+        for member in [k for k, exp in members.items() if exp <= now]:
+            del members[member]
+        members[key] = expires_at
+        last = max(members.values())
+        if last != _INF:
+            heapq.heappush(self._index_expiries, (last, index))
+
+    def _sweep_indexes(self, now: float) -> None:
+        heap = self._index_expiries
+        while heap and heap[0][0] <= now:
+            _, index = heapq.heappop(heap)
+            members = self._indexes.get(index)
+            if members is not None and all(exp <= now for exp in members.values()):
+                del self._indexes[index]
+        if len(heap) > 64 and len(heap) > 2 * len(self._indexes):
+            self._index_expiries = [
+                (last, index)
+                for index, members in self._indexes.items()
+                if (last := max(members.values(), default=_INF)) != _INF
+            ]
+            heapq.heapify(self._index_expiries)
 
     def _expiry(self, ttl_ms: int | None, now: float) -> float:
         return _INF if ttl_ms is None else now + ttl_ms / 1000.0
@@ -206,62 +237,93 @@ class MemoryStore:
         left = self.ttl_ms(key)
         return -1 if left is None else left // unit_ms
 
-    # -- leases: the semantics of lua/*.lua, under the lock --------------------------------
+    # -- leases and indexes: the semantics of lua/*.lua, under the lock --------------------
 
     def lease(
-        self, key: str, token: bytes, lease_ms: int, force: bool
+        self, key: str, token: bytes, lease_ms: int, mode: LeaseMode
     ) -> tuple[LeaseStatus, bytes | None, int]:
         _, lease_key, flag_key = lease_keys(key)
         with self._lock:
             now = self.clock()
-            if not force:
+            if mode is LeaseMode.FILL:
                 item = self._live(key, now)
                 if item is not None:
                     return LeaseStatus.ENTRY, item[0], 0
+            value = token + b":" + str(int(now * 1000)).encode()
             held = self._live(lease_key, now)
-            if held is None:
-                self._put(lease_key, token, now + lease_ms / 1000.0)
+            if held is None or mode is LeaseMode.TAKE:
+                self._put(lease_key, value, now + lease_ms / 1000.0)
                 return LeaseStatus.ACQUIRED, None, 0
             left = max(1, round((held[1] - now) * 1000))
-            self._put(flag_key, b"1", held[1])
+            if mode is not LeaseMode.REFRESH:
+                self._put(flag_key, b"1", held[1])
             return LeaseStatus.HELD, None, left
 
-    def acquire(self, key: str, token: bytes, lease_ms: int) -> bool:
-        return self.add(lease_keys(key)[1], token, lease_ms)
-
     def store_leased(
-        self, key: str, token: bytes, entry: bytes, ttl_ms: int | None, channel: str
+        self,
+        key: str,
+        token: bytes,
+        entry: bytes,
+        ttl_ms: int | None,
+        channel: str,
+        indexes: Sequence[str] = (),
     ) -> bool:
         _, lease_key, flag_key = lease_keys(key)
         with self._lock:
             now = self.clock()
             held = self._live(lease_key, now)
-            if held is None or held[0] != token:
+            if held is None:
                 return False
-            self._put(key, entry, self._expiry(ttl_ms, now))
+            holder, _, started = held[0].partition(b":")
+            if holder != token:
+                return False
             del self._data[lease_key]
             waited = self._data.pop(flag_key, None) is not None
+            stale = any(
+                (marker := self._live(index + ":inv", now)) is not None
+                and int(marker[0]) >= int(started)
+                for index in indexes
+            )
+            if not stale:
+                expires_at = self._expiry(ttl_ms, now)
+                self._put(key, entry, expires_at)
+                for index in indexes:
+                    self._index_add(index, key, expires_at, now)
         if waited and self.notify is not None:
-            self.notify(key, Notice.VALUE, entry)
-        return True
+            self.notify(key, Notice.WAKE if stale else Notice.VALUE, b"" if stale else entry)
+        return not stale
 
     def release(self, key: str, token: bytes, channel: str) -> None:
         _, lease_key, flag_key = lease_keys(key)
         with self._lock:
             held = self._live(lease_key, self.clock())
-            if held is None or held[0] != token:
+            if held is None or held[0].partition(b":")[0] != token:
                 return
             del self._data[lease_key]
             waited = self._data.pop(flag_key, None) is not None
         if waited and self.notify is not None:
             self.notify(key, Notice.WAKE, b"")
 
-    def invalidate(self, keys: Sequence[str], channel: str) -> int:
-        woken = []
+    def invalidate(
+        self,
+        keys: Sequence[str],
+        channel: str,
+        indexes: Sequence[str] = (),
+        marker_ms: int = 3_600_000,
+    ) -> int:
+        woken: list[str] = []
         with self._lock:
-            removed = self.delete(keys)
-            for key in keys:
+            now = self.clock()
+            doomed = list(keys)
+            for index in indexes:
+                doomed.extend(self._indexes.pop(index, {}))
+                self._put(index + ":inv", str(int(now * 1000)).encode(), now + marker_ms / 1000)
+            removed = 0
+            for key in doomed:
                 _, lease_key, flag_key = lease_keys(key)
+                if self._live(key, now) is not None:
+                    del self._data[key]
+                    removed += 1
                 self._data.pop(lease_key, None)
                 if self._data.pop(flag_key, None) is not None:
                     woken.append(key)
@@ -269,6 +331,19 @@ class MemoryStore:
             for key in woken:
                 self.notify(key, Notice.WAKE, b"")
         return removed
+
+    def index_members(self, index: str) -> list[str]:
+        """The live entry keys registered under ``index`` (pruning the expired ones)."""
+        with self._lock:
+            members = self._indexes.get(index)
+            if members is None:
+                return []
+            now = self.clock()
+            for key in [k for k, exp in members.items() if exp <= now]:
+                del members[key]
+            if not members:
+                del self._indexes[index]
+            return list(members)
 
     def close(self) -> None:
         """Nothing to release; the data stays for the life of the process."""
@@ -326,23 +401,35 @@ class AsyncMemoryBackend:
         return self.store.raw(command, *args)
 
     async def lease(
-        self, key: str, token: bytes, lease_ms: int, force: bool
+        self, key: str, token: bytes, lease_ms: int, mode: LeaseMode
     ) -> tuple[LeaseStatus, bytes | None, int]:
-        return self.store.lease(key, token, lease_ms, force)
-
-    async def acquire(self, key: str, token: bytes, lease_ms: int) -> bool:
-        return self.store.acquire(key, token, lease_ms)
+        return self.store.lease(key, token, lease_ms, mode)
 
     async def store_leased(
-        self, key: str, token: bytes, entry: bytes, ttl_ms: int | None, channel: str
+        self,
+        key: str,
+        token: bytes,
+        entry: bytes,
+        ttl_ms: int | None,
+        channel: str,
+        indexes: Sequence[str] = (),
     ) -> bool:
-        return self.store.store_leased(key, token, entry, ttl_ms, channel)
+        return self.store.store_leased(key, token, entry, ttl_ms, channel, indexes)
 
     async def release(self, key: str, token: bytes, channel: str) -> None:
         self.store.release(key, token, channel)
 
-    async def invalidate(self, keys: Sequence[str], channel: str) -> int:
-        return self.store.invalidate(keys, channel)
+    async def invalidate(
+        self,
+        keys: Sequence[str],
+        channel: str,
+        indexes: Sequence[str] = (),
+        marker_ms: int = 3_600_000,
+    ) -> int:
+        return self.store.invalidate(keys, channel, indexes, marker_ms)
+
+    async def scan(self, pattern: str) -> list[str]:
+        return self.store.scan(pattern)
 
     async def close(self) -> None:
         self.store.close()

@@ -15,6 +15,8 @@ from .serializers import SerializerSpec
 __all__ = ["Options"]
 
 DEFAULT_LEASE = 30.0
+# The options a node's Meta can default (see nodes.py); tags are the node's own.
+NODE_DEFAULTS = frozenset({"ttl", "refresh", "stale_if_error", "early", "lease", "wait_timeout"})
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,13 @@ class Options:
     ignore: tuple[str, ...]
     version: int | str | None
     serializer: SerializerSpec | None
+    key: str | Callable[[Any], str] | None = None
+    node: Any = None
+    tags: Any = ()
+    depends_on: Any = ()
+    on_hit: Callable[[str, Any, Any], None] | None = None
+    on_miss: Callable[[str, Any], None] | None = None
+    explicit: frozenset[str] = frozenset()
 
     @classmethod
     def build(
@@ -51,6 +60,13 @@ class Options:
         version: int | str | None,
         serializer: SerializerSpec | None,
         cache_ttl: float | None,
+        key: str | Callable[[Any], str] | None = None,
+        node: Any = None,
+        tags: Any = (),
+        depends_on: Any = (),
+        on_hit: Callable[[str, Any, Any], None] | None = None,
+        on_miss: Callable[[str, Any], None] | None = None,
+        explicit: frozenset[str] = frozenset(),
     ) -> Options:
         ttl_s = to_seconds_or_none(ttl, name="ttl")
         if ttl_s is None:
@@ -95,6 +111,13 @@ class Options:
             ignore=tuple(ignore),
             version=version,
             serializer=serializer,
+            key=key,
+            node=node,
+            tags=tags,
+            depends_on=depends_on,
+            on_hit=on_hit,
+            on_miss=on_miss,
+            explicit=explicit,
         )
 
     @property

@@ -309,8 +309,8 @@ def g(a: Any, /, b: Any, c: Any = 3, *, d: Any, e: Any = 5) -> None: ...
 )
 def test_the_fast_binder_agrees_with_signature_bind(args: Any, kwargs: Any) -> None:
     keys = KeyMaker(g, prefix="ns:")
-    assert keys._arguments(args, kwargs) == dict(keys.bind(args, kwargs).arguments)
-    assert list(keys._arguments(args, kwargs)) == list(keys.bind(args, kwargs).arguments)
+    assert keys.arguments(args, kwargs) == dict(keys.bind(args, kwargs).arguments)
+    assert list(keys.arguments(args, kwargs)) == list(keys.bind(args, kwargs).arguments)
 
 
 @pytest.mark.parametrize(

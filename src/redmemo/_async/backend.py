@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from ..leases import LeaseStatus
+from ..leases import LeaseMode, LeaseStatus
 
 __all__ = ["AsyncBackend"]
 
@@ -39,17 +39,29 @@ class AsyncBackend(Protocol):
     async def raw(self, command: str, *args: Any) -> Any: ...
 
     async def lease(
-        self, key: str, token: bytes, lease_ms: int, force: bool
+        self, key: str, token: bytes, lease_ms: int, mode: LeaseMode
     ) -> tuple[LeaseStatus, bytes | None, int]: ...
 
-    async def acquire(self, key: str, token: bytes, lease_ms: int) -> bool: ...
-
     async def store_leased(
-        self, key: str, token: bytes, entry: bytes, ttl_ms: int | None, channel: str
+        self,
+        key: str,
+        token: bytes,
+        entry: bytes,
+        ttl_ms: int | None,
+        channel: str,
+        indexes: Sequence[str] = (),
     ) -> bool: ...
 
     async def release(self, key: str, token: bytes, channel: str) -> None: ...
 
-    async def invalidate(self, keys: Sequence[str], channel: str) -> int: ...
+    async def invalidate(
+        self,
+        keys: Sequence[str],
+        channel: str,
+        indexes: Sequence[str] = (),
+        marker_ms: int = 3_600_000,
+    ) -> int: ...
+
+    async def scan(self, pattern: str) -> list[str]: ...
 
     async def close(self) -> None: ...

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar,
 
 from .._compat import AsyncCompat
 from ..bound import BoundCachedFunction
+from ..design import Design
 from ..entry import Entry
 from ..errors import BackendError, SerializationError
-from ..keys import KeyMaker
-from ..leases import LeaseStatus, Notice, lease_keys, new_token
-from ..options import Options
+from ..leases import LeaseMode, LeaseStatus, Notice, new_token
+from ..options import NODE_DEFAULTS, Options
 from ..policy import State, classify
 from ..stats import Stats
 
@@ -38,19 +38,27 @@ logger = logging.getLogger("redmemo")
 class AsyncCachedFunction(Generic[P, T]):
     """``fn`` with its results cached; call it as you would call ``fn``."""
 
-    def __init__(self, cache: Cache, fn: Callable[P, Awaitable[T]], options: Options) -> None:
+    def __init__(
+        self,
+        cache: Cache,
+        fn: Callable[P, Awaitable[T]],
+        options: Options,
+        raw_options: dict[str, Any] | None = None,
+    ) -> None:
         functools.update_wrapper(self, fn)
         self.function = fn
         self.cache = cache
         self.options = options
-        self.keys = KeyMaker(
-            fn, prefix=cache._prefix, ignore=options.ignore, version=options.version
-        )
+        self.design = Design(cache, fn, options)
+        self.design.adopt_node_meta = self._adopt_node_meta
+        self.keys = self.design.keys
+        self.stats_name = self.design.stats_name
         self.stats_counter = Stats()
         self._codec = cache._codec_for(options.serializer)
         self._refreshing: set[str] = set()
         self._skip = options.skip
-        self.stats_name = self.keys.base[len(cache._prefix) : -1]  # module.qualname[:vN]
+        self._callbacks = self.design.has_callbacks
+        self._raw_options = raw_options or {}
 
     # -- the public face ----------------------------------------------------------------
 
@@ -64,17 +72,21 @@ class AsyncCachedFunction(Generic[P, T]):
         return self.keys.key(args, kwargs)
 
     async def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> bool:
-        """Forget this call's result; a computation of it already running will not store."""
+        """Forget this call's result (and what depends on it); a computation of it already
+        running will not store its result."""
         key = self.keys.key(args, kwargs)
-        removed = await self.cache._async_backend().invalidate([key], self.cache._channel)
-        return removed > 0
+        return await self.cache._ainvalidate_full([key]) > 0
+
+    async def invalidate_all(self) -> int:
+        """Forget every result of this function (every process's), without a scan."""
+        return await self.cache._ainvalidate_indexes([self.design.function_index])
 
     async def refresh(self, *args: P.args, **kwargs: P.kwargs) -> T:
         """Compute this call now, store the result (pre-empting any running fill), return it."""
         key = self.keys.key(args, kwargs)
         backend = self.cache._async_backend()
         token = new_token()
-        await backend.set(lease_keys(key)[1], token, self.options.lease_ms)
+        await backend.lease(key, token, self.options.lease_ms, LeaseMode.TAKE)
         self.stats_counter.add("refreshes")
         return await self._compute(key, token, args, kwargs, None)
 
@@ -121,6 +133,8 @@ class AsyncCachedFunction(Generic[P, T]):
                 state = classify(entry, self.cache.clock(), self.options.beta)
                 if state is State.FRESH:
                     self.stats_counter.add("hits")
+                    if self._callbacks:
+                        self.design.hit(key, entry.value, args, kwargs)
                     return entry.value  # type: ignore[no-any-return]
                 if state is State.STALE:
                     self.stats_counter.add("stale")
@@ -128,6 +142,8 @@ class AsyncCachedFunction(Generic[P, T]):
                     return entry.value  # type: ignore[no-any-return]
                 fallback = entry  # past ttl, kept only to fall back on if the fill fails
         self.stats_counter.add("misses")
+        if self._callbacks:
+            self.design.miss(key, args, kwargs)
         if not self.options.wait:
             self.stats_counter.add("defaults")
             self._start(key, args, kwargs, refresh=False)
@@ -168,7 +184,8 @@ class AsyncCachedFunction(Generic[P, T]):
         waiter = cache._waiters.register(key)
         try:
             while True:
-                status, raw, left = await backend.lease(key, token, self.options.lease_ms, force)
+                mode = LeaseMode.FORCE if force else LeaseMode.FILL
+                status, raw, left = await backend.lease(key, token, self.options.lease_ms, mode)
                 if status is LeaseStatus.ENTRY:
                     entry = self._codec.decode(raw)
                     if entry is not None and entry.expire_at > cache.clock():
@@ -222,12 +239,18 @@ class AsyncCachedFunction(Generic[P, T]):
             return self._fallback_or_raise(exc, fallback)
         elapsed = time.monotonic() - started
         data = self._encode(value, elapsed)
+        try:
+            indexes = self.design.indexes(self.keys.arguments(args, kwargs), value)
+        except Exception:
+            # Without its tags and dependencies the entry could not be invalidated: skip it.
+            logger.warning("redmemo: not caching %s: its tags failed", key, exc_info=True)
+            data = None
         if data is None:
             await self._release_quietly(key, token)
             return value
         try:
             stored = await backend.store_leased(
-                key, token, data, self.options.backend_ttl_ms, self.cache._channel
+                key, token, data, self.options.backend_ttl_ms, self.cache._channel, indexes
             )
         except BackendError as exc:
             self._count_backend_error(exc)
@@ -239,19 +262,13 @@ class AsyncCachedFunction(Generic[P, T]):
     async def _compute_unleased(
         self, key: str, args: Any, kwargs: Any, fallback: Entry | None
     ) -> T:
-        """Waited long enough: compute without the lease; store only where nothing is."""
+        """Waited long enough: compute by ourselves. Without the lease the result is not
+        stored: it could land after an invalidation, and the holder stores anyway."""
         try:
-            value = await self.function(*args, **kwargs)
+            return await self.function(*args, **kwargs)
         except Exception as exc:
             self.stats_counter.add("failures")
             return self._fallback_or_raise(exc, fallback)
-        data = self._encode(value, 0.0)
-        if data is not None:
-            try:
-                await self.cache._async_backend().add(key, data, self.options.backend_ttl_ms)
-            except BackendError as exc:
-                self._count_backend_error(exc)
-        return value
 
     # -- background work ------------------------------------------------------------------
 
@@ -268,7 +285,9 @@ class AsyncCachedFunction(Generic[P, T]):
             token = new_token()
             if refresh:
                 # Across processes, only the one that takes the lease refreshes.
-                if await backend.acquire(key, token, self.options.lease_ms):
+                mode = LeaseMode.REFRESH
+                status, _, _ = await backend.lease(key, token, self.options.lease_ms, mode)
+                if status is LeaseStatus.ACQUIRED:
                     self.stats_counter.add("refreshes")
                     await self._compute(key, token, args, kwargs, None)
             else:
@@ -281,6 +300,14 @@ class AsyncCachedFunction(Generic[P, T]):
             self._refreshing.discard(key)
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def _adopt_node_meta(self, meta: dict[str, Any]) -> None:
+        """Take a node's Meta defaults (ttl, refresh, ...) where the decorator gave none."""
+        changes = {
+            k: v for k, v in meta.items() if k in NODE_DEFAULTS and k not in self.options.explicit
+        }
+        if changes:
+            self.options = Options.build(**{**self._raw_options, **changes})
 
     def _encode(self, value: Any, elapsed: float) -> bytes | None:
         """The entry to store for ``value``, or None when it is not to be stored."""

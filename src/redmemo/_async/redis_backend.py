@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from ..errors import BackendError, NotACounterError
-from ..leases import PUBLISH_LIMIT, LeaseStatus, lease_keys, load_script
+from ..leases import PUBLISH_LIMIT, LeaseMode, LeaseStatus, index_keys, lease_keys, load_script
 
 __all__ = ["AsyncRedisBackend"]
 
@@ -137,12 +137,11 @@ class AsyncRedisBackend:
     # -- leases (see lua/ and leases.py) ---------------------------------------------------
 
     async def lease(
-        self, key: str, token: bytes, lease_ms: int, force: bool
+        self, key: str, token: bytes, lease_ms: int, mode: LeaseMode
     ) -> tuple[LeaseStatus, bytes | None, int]:
         """Get-or-lease: (ENTRY, entry, 0) | (ACQUIRED, None, 0) | (HELD, None, ms left)."""
-        mode = "force" if force else "fill"
         try:
-            reply = await self._lease(keys=lease_keys(key), args=[token, lease_ms, mode])
+            reply = await self._lease(keys=lease_keys(key), args=[token, lease_ms, mode.value])
         except RedisError as exc:
             raise _failed("EVALSHA lease", exc) from exc
         status = LeaseStatus(reply[0])
@@ -150,20 +149,21 @@ class AsyncRedisBackend:
             return status, reply[1], 0
         return status, None, int(reply[1]) if status is LeaseStatus.HELD else 0
 
-    async def acquire(self, key: str, token: bytes, lease_ms: int) -> bool:
-        """Take the lease whether or not an entry exists (for refreshes)."""
-        try:
-            return bool(await self.client.set(lease_keys(key)[1], token, px=lease_ms, nx=True))
-        except RedisError as exc:
-            raise _failed("SET NX lease", exc) from exc
-
     async def store_leased(
-        self, key: str, token: bytes, entry: bytes, ttl_ms: int | None, channel: str
+        self,
+        key: str,
+        token: bytes,
+        entry: bytes,
+        ttl_ms: int | None,
+        channel: str,
+        indexes: Sequence[str] = (),
     ) -> bool:
-        """Store ``entry`` if the lease is still ours; wake waiters. False: not stored."""
+        """Store ``entry`` if still wanted (see lua/store.lua), register it in ``indexes``,
+        wake waiters. False: not stored."""
+        keys = [*lease_keys(key), *index_keys(indexes)]
         args: list[bytes | str | int] = [token, entry, ttl_ms or 0, channel, PUBLISH_LIMIT]
         try:
-            return bool(await self._store(keys=lease_keys(key), args=args))
+            return bool(await self._store(keys=keys, args=args))
         except RedisError as exc:
             raise _failed("EVALSHA store", exc) from exc
 
@@ -173,15 +173,34 @@ class AsyncRedisBackend:
         except RedisError as exc:
             raise _failed("EVALSHA release", exc) from exc
 
-    async def invalidate(self, keys: Sequence[str], channel: str) -> int:
-        """Delete entries with their leases, so running fills cannot store; wake waiters."""
-        if not keys:
+    async def invalidate(
+        self,
+        keys: Sequence[str],
+        channel: str,
+        indexes: Sequence[str] = (),
+        marker_ms: int = 3_600_000,
+    ) -> int:
+        """Delete entries and the members of indexes, with their leases, atomically, so
+        that running fills cannot store; wake waiters. Returns how many entries existed."""
+        if not keys and not indexes:
             return 0
-        all_keys = [k for key in keys for k in lease_keys(key)]
         try:
-            return int(await self._invalidate(keys=all_keys, args=[channel]))
+            removed = await self._invalidate(
+                keys=[*keys, *indexes], args=[channel, len(keys), marker_ms]
+            )
         except RedisError as exc:
             raise _failed("EVALSHA invalidate", exc) from exc
+        return int(removed)
+
+    async def scan(self, pattern: str) -> list[str]:
+        """Every key matching ``pattern``, by SCAN in batches (never KEYS)."""
+        try:
+            return [
+                key.decode()
+                async for key in self.client.scan_iter(match=pattern, count=_DELETE_BATCH)
+            ]
+        except RedisError as exc:
+            raise _failed("SCAN", exc) from exc
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -15,6 +15,8 @@ from ..serializers import SerializerSpec
 
 __all__ = ["AsyncStoreMixin"]
 
+_INVALIDATE_BATCH = 500
+
 
 class AsyncStoreMixin(CacheCore):
     async def aget(
@@ -151,6 +153,51 @@ class AsyncStoreMixin(CacheCore):
         if not self.enabled:
             return 0
         return await self._async_backend().delete_matching(escape_glob(self._prefix) + "*")
+
+    async def ainvalidate(self, *keys: str) -> int:
+        """Invalidate entries by key, and every entry registered with ``depends_on`` one of
+        them. A computation of any of them already running will not store its result.
+        Returns how many entries existed."""
+        return await self._ainvalidate_full([self._key(k) for k in keys])
+
+    async def _ainvalidate_full(self, fulls: Sequence[str]) -> int:
+        if not self.enabled or not fulls:
+            return 0
+        dependents = [self._index_name("dep", key) for key in fulls]
+        return await self._async_backend().invalidate(
+            fulls, self._channel, dependents, self._marker_ms()
+        )
+
+    async def ainvalidate_tags(self, *tags: str) -> int:
+        """Invalidate every entry carrying any of ``tags``, in every process; atomic per tag
+        on one Redis, at a cost that grows with the tag's entries, not the database."""
+        for tag in tags:
+            if not isinstance(tag, str) or not tag:
+                raise TypeError(f"tags are non-empty str values, got {tag!r}")
+        return await self._ainvalidate_indexes([self._index_name("tag", tag) for tag in tags])
+
+    async def _ainvalidate_indexes(self, indexes: Sequence[str]) -> int:
+        if not self.enabled or not indexes:
+            return 0
+        return await self._async_backend().invalidate([], self._channel, indexes, self._marker_ms())
+
+    async def ainvalidate_pattern(self, pattern: str) -> int:
+        """Invalidate the entries whose keys match a glob ``pattern`` (within the namespace).
+
+        It walks the whole database with SCAN, so its cost grows with the database's size;
+        prefer tags, dependencies or ``invalidate_all`` where they fit.
+        """
+        if not isinstance(pattern, str) or not pattern:
+            raise TypeError(f"pattern must be a non-empty str, got {pattern!r}")
+        backend = self._async_backend()
+        glob = escape_glob(self._prefix) + pattern
+        keys = await backend.scan(glob)
+        keys += await backend.scan("\\{" + glob + "\\}:lease")  # fills still running
+        entries = sorted({e for e in map(self._entry_of, keys) if e is not None})
+        removed = 0
+        for start in range(0, len(entries), _INVALIDATE_BATCH):
+            removed += await self._ainvalidate_full(entries[start : start + _INVALIDATE_BATCH])
+        return removed
 
     async def araw(self, command: str, *args: Any) -> Any:
         """Send ``command`` to the backend as is: keys are not namespaced, values not decoded."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from ..leases import LeaseStatus
+from ..leases import LeaseMode, LeaseStatus
 
 __all__ = ["SyncBackend"]
 
@@ -40,17 +40,29 @@ class SyncBackend(Protocol):
     def raw(self, command: str, *args: Any) -> Any: ...
 
     def lease(
-        self, key: str, token: bytes, lease_ms: int, force: bool
+        self, key: str, token: bytes, lease_ms: int, mode: LeaseMode
     ) -> tuple[LeaseStatus, bytes | None, int]: ...
 
-    def acquire(self, key: str, token: bytes, lease_ms: int) -> bool: ...
-
     def store_leased(
-        self, key: str, token: bytes, entry: bytes, ttl_ms: int | None, channel: str
+        self,
+        key: str,
+        token: bytes,
+        entry: bytes,
+        ttl_ms: int | None,
+        channel: str,
+        indexes: Sequence[str] = (),
     ) -> bool: ...
 
     def release(self, key: str, token: bytes, channel: str) -> None: ...
 
-    def invalidate(self, keys: Sequence[str], channel: str) -> int: ...
+    def invalidate(
+        self,
+        keys: Sequence[str],
+        channel: str,
+        indexes: Sequence[str] = (),
+        marker_ms: int = 3_600_000,
+    ) -> int: ...
+
+    def scan(self, pattern: str) -> list[str]: ...
 
     def close(self) -> None: ...

@@ -16,6 +16,8 @@ from ..serializers import SerializerSpec
 
 __all__ = ["SyncStoreMixin"]
 
+_INVALIDATE_BATCH = 500
+
 
 class SyncStoreMixin(CacheCore):
     def get(
@@ -152,6 +154,51 @@ class SyncStoreMixin(CacheCore):
         if not self.enabled:
             return 0
         return self._sync_backend().delete_matching(escape_glob(self._prefix) + "*")
+
+    def invalidate(self, *keys: str) -> int:
+        """Invalidate entries by key, and every entry registered with ``depends_on`` one of
+        them. A computation of any of them already running will not store its result.
+        Returns how many entries existed."""
+        return self._invalidate_full([self._key(k) for k in keys])
+
+    def _invalidate_full(self, fulls: Sequence[str]) -> int:
+        if not self.enabled or not fulls:
+            return 0
+        dependents = [self._index_name("dep", key) for key in fulls]
+        return self._sync_backend().invalidate(
+            fulls, self._channel, dependents, self._marker_ms()
+        )
+
+    def invalidate_tags(self, *tags: str) -> int:
+        """Invalidate every entry carrying any of ``tags``, in every process; atomic per tag
+        on one Redis, at a cost that grows with the tag's entries, not the database."""
+        for tag in tags:
+            if not isinstance(tag, str) or not tag:
+                raise TypeError(f"tags are non-empty str values, got {tag!r}")
+        return self._invalidate_indexes([self._index_name("tag", tag) for tag in tags])
+
+    def _invalidate_indexes(self, indexes: Sequence[str]) -> int:
+        if not self.enabled or not indexes:
+            return 0
+        return self._sync_backend().invalidate([], self._channel, indexes, self._marker_ms())
+
+    def invalidate_pattern(self, pattern: str) -> int:
+        """Invalidate the entries whose keys match a glob ``pattern`` (within the namespace).
+
+        It walks the whole database with SCAN, so its cost grows with the database's size;
+        prefer tags, dependencies or ``invalidate_all`` where they fit.
+        """
+        if not isinstance(pattern, str) or not pattern:
+            raise TypeError(f"pattern must be a non-empty str, got {pattern!r}")
+        backend = self._sync_backend()
+        glob = escape_glob(self._prefix) + pattern
+        keys = backend.scan(glob)
+        keys += backend.scan("\\{" + glob + "\\}:lease")  # fills still running
+        entries = sorted({e for e in map(self._entry_of, keys) if e is not None})
+        removed = 0
+        for start in range(0, len(entries), _INVALIDATE_BATCH):
+            removed += self._invalidate_full(entries[start : start + _INVALIDATE_BATCH])
+        return removed
 
     def raw(self, command: str, *args: Any) -> Any:
         """Send ``command`` to the backend as is: keys are not namespaced, values not decoded."""

@@ -1,13 +1,51 @@
--- Invalidate entries: delete each entry with its lease, so that a computation already
--- running cannot store its now outdated result, and wake its waiters to compute anew.
--- KEYS: entry, lease, wait flag, entry, lease, wait flag, ... ARGV: channel.
+-- Invalidate entries by key, and everything registered under indexes (tags, dependencies,
+-- a function's or a node's entries), atomically.
+-- For each entry: delete it with its lease, so that a computation already running cannot
+-- store its outdated result, and wake its waiters to compute anew. For each index: do the
+-- same for its members, delete it, and leave a marker with the server time, which stops
+-- computations of members that were not stored yet (see store.lua).
+-- KEYS: entries..., then indexes... ARGV: channel, number of entries, marker milliseconds.
 -- Returns the number of entries that existed.
+local channel = ARGV[1]
+local entries = tonumber(ARGV[2])
+local marker_ms = ARGV[3]
+
+local function lease_of(key)
+  -- The lease shares the entry's hash slot: the entry's own hash tag if it has one,
+  -- else the whole entry key as the tag (leases.py: lease_keys).
+  local open = string.find(key, '{', 1, true)
+  if open then
+    local close = string.find(key, '}', open + 1, true)
+    if close and close > open + 1 then
+      return key .. ':lease'
+    end
+  end
+  return '{' .. key .. '}:lease'
+end
+
 local removed = 0
-for i = 1, #KEYS, 3 do
-  removed = removed + redis.call('DEL', KEYS[i])
-  redis.call('DEL', KEYS[i + 1])
-  if redis.call('DEL', KEYS[i + 2]) == 1 then
-    redis.call('PUBLISH', ARGV[1], 'W' .. #KEYS[i] .. ':' .. KEYS[i])
+local function drop(key)
+  removed = removed + redis.call('DEL', key)
+  local lease = lease_of(key)
+  redis.call('DEL', lease)
+  if redis.call('DEL', lease .. ':w') == 1 then
+    redis.call('PUBLISH', channel, 'W' .. #key .. ':' .. key)
+  end
+end
+
+for i = 1, entries do
+  drop(KEYS[i])
+end
+if #KEYS > entries then
+  local t = redis.call('TIME')
+  local now = t[1] * 1000 + math.floor(t[2] / 1000)
+  for i = entries + 1, #KEYS do
+    local members = redis.call('ZRANGE', KEYS[i], 0, -1)
+    for _, key in ipairs(members) do
+      drop(key)
+    end
+    redis.call('DEL', KEYS[i])
+    redis.call('SET', KEYS[i] .. ':inv', now, 'PX', marker_ms)
   end
 end
 return removed

@@ -1,0 +1,187 @@
+"""Declarative keys: a Node class says what identifies an entry and how it is cached.
+
+class UserNode(redmemo.Node):
+    user_id = redmemo.Field()
+    lang = redmemo.Field(default="en")
+
+    def key(self) -> str:
+        return f"user:{self.user_id}:{self.lang}"
+
+    class Meta:
+        ttl = "10m"
+        refresh = "1m"
+        tags = ["users"]
+
+@cache(node=lambda c: UserNode(user_id=c.user_id))
+def load_user(user_id: int) -> dict: ...
+
+UserNode.objects.get(user_id=1)          # the cached value, or None
+UserNode.objects.invalidate(user_id=1)   # one entry
+UserNode.objects.invalidate()            # every entry of the node
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .core import MISSING
+from .errors import ConfigurationError
+from .keys import function_name
+
+if TYPE_CHECKING:
+    from .cache import Cache
+
+__all__ = ["Field", "Node", "NodeManager"]
+
+# Options a node's Meta may give; the decorator's own arguments take precedence.
+META_OPTIONS = frozenset(
+    {"ttl", "refresh", "stale_if_error", "early", "lease", "wait_timeout", "tags", "cache"}
+)
+
+
+class Field:
+    """A value that identifies a node's entry; required unless it has a default."""
+
+    def __init__(self, default: Any = MISSING) -> None:
+        self.default = default
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Field({self.name!r})"
+
+
+class NodeManager:
+    """``Node.objects``: reads and invalidations of one node class's entries.
+
+    It works on the cache named by ``Meta.cache`` (a Cache or an alias of
+    ``redmemo.caches``); without one, on every cache whose decorated functions used the
+    node in this process, else on ``redmemo.caches["default"]``.
+    """
+
+    def __init__(self, node: type[Node]) -> None:
+        self.node = node
+        self._caches: weakref.WeakSet[Cache] = weakref.WeakSet()
+
+    def bind(self, cache: Cache) -> None:
+        self._caches.add(cache)
+
+    def caches(self) -> list[Cache]:
+        from .cache import Cache
+        from .registry import caches
+
+        chosen = self.node._meta.get("cache")
+        if isinstance(chosen, Cache):
+            return [chosen]
+        if isinstance(chosen, str):
+            return [caches[chosen]]
+        bound = list(self._caches)
+        return bound if bound else [caches["default"]]
+
+    def index(self, cache: Cache) -> str:
+        return cache._index_name("node", function_name(self.node))
+
+    def get(self, default: Any = None, **fields: Any) -> Any:
+        """The cached value of the node with these fields, or ``default``."""
+        node = self.node(**fields)
+        for cache in self.caches():
+            value = cache.get(node.key(), MISSING)
+            if value is not MISSING:
+                return value
+        return default
+
+    async def aget(self, default: Any = None, **fields: Any) -> Any:
+        node = self.node(**fields)
+        for cache in self.caches():
+            value = await cache.aget(node.key(), MISSING)
+            if value is not MISSING:
+                return value
+        return default
+
+    def invalidate(self, **fields: Any) -> int:
+        """Invalidate one entry (with fields) or every entry of the node (without)."""
+        total = 0
+        for cache in self.caches():
+            if fields:
+                total += cache.invalidate(self.node(**fields).key())
+            else:
+                total += cache._invalidate_indexes([self.index(cache)])
+        return total
+
+    async def ainvalidate(self, **fields: Any) -> int:
+        total = 0
+        for cache in self.caches():
+            if fields:
+                total += await cache.ainvalidate(self.node(**fields).key())
+            else:
+                total += await cache._ainvalidate_indexes([self.index(cache)])
+        return total
+
+
+class Node:
+    """Subclass it, declare ``Field``s and a ``key()`` method; optionally a ``Meta``."""
+
+    _fields: ClassVar[dict[str, Field]] = {}
+    _meta: ClassVar[dict[str, Any]] = {}
+    objects: ClassVar[NodeManager]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        fields: dict[str, Field] = {}
+        for klass in reversed(cls.__mro__):
+            fields.update({n: v for n, v in vars(klass).items() if isinstance(v, Field)})
+        cls._fields = fields
+        meta = getattr(cls, "Meta", None)
+        options = {n: v for n, v in vars(meta).items() if not n.startswith("_")} if meta else {}
+        unknown = set(options) - META_OPTIONS
+        if unknown:
+            raise ConfigurationError(
+                f"{cls.__qualname__}.Meta has unknown option(s) {sorted(unknown)}; "
+                f"it may set {sorted(META_OPTIONS)}"
+            )
+        cls._meta = options
+        cls.objects = NodeManager(cls)  # each class its own: nodes never share state
+
+    def __init__(self, **values: Any) -> None:
+        fields = type(self)._fields
+        unknown = set(values) - set(fields)
+        if unknown:
+            raise ConfigurationError(
+                f"{type(self).__qualname__} has no field(s) {sorted(unknown)}; "
+                f"its fields are {sorted(fields)}"
+            )
+        for name, field in fields.items():
+            if name in values:
+                value = values[name]
+            elif field.default is not MISSING:
+                value = field.default
+            else:
+                raise ConfigurationError(
+                    f"{type(self).__qualname__} needs field {name!r} (fields: {sorted(fields)})"
+                )
+            object.__setattr__(self, name, value)
+
+    def key(self) -> str:
+        """The entry's key within the cache's namespace. Every node must define it."""
+        raise NotImplementedError(f"{type(self).__qualname__} must define key()")
+
+    def tags(self) -> list[str]:
+        """Tags of this node's entry: ``Meta.tags``, formatted with the fields."""
+        values = {name: getattr(self, name) for name in type(self)._fields}
+        from .templates import escape_key_part
+
+        escaped = {k: escape_key_part(str(v)) for k, v in values.items()}
+        return [str(tag).format(**escaped) for tag in type(self)._meta.get("tags", ())]
+
+    def on_hit(self, key: str, value: Any) -> None:
+        """Called after a hit of this node's entry (override to use)."""
+
+    def on_miss(self, key: str) -> None:
+        """Called after a miss of this node's entry (override to use)."""
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in type(self)._fields)
+        return f"{type(self).__qualname__}({fields})"
