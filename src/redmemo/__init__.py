@@ -16,6 +16,7 @@ from .errors import (
     SerializationError,
     UnstableKeyError,
 )
+from .nodes import Field, Node, NodeManager
 from .registry import CacheRegistry, caches
 from .serializers import (
     JsonSerializer,
@@ -26,11 +27,16 @@ from .serializers import (
     Serializer,
     StringSerializer,
 )
+from .templates import Args
 
 __version__ = "0.1.0"
 
 __all__ = [
     "MISSING",
+    "Args",
+    "Field",
+    "Node",
+    "NodeManager",
     "BackendError",
     "Cache",
     "CacheRegistry",

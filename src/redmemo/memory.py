@@ -249,7 +249,7 @@ class MemoryStore:
                 item = self._live(key, now)
                 if item is not None:
                     return LeaseStatus.ENTRY, item[0], 0
-            value = token + b":" + str(int(now * 1000)).encode()
+            value = token + b":" + str(int(now * 1_000_000)).encode()
             held = self._live(lease_key, now)
             if held is None or mode is LeaseMode.TAKE:
                 self._put(lease_key, value, now + lease_ms / 1000.0)
@@ -317,7 +317,8 @@ class MemoryStore:
             doomed = list(keys)
             for index in indexes:
                 doomed.extend(self._indexes.pop(index, {}))
-                self._put(index + ":inv", str(int(now * 1000)).encode(), now + marker_ms / 1000)
+                marker = str(int(now * 1_000_000)).encode()  # microseconds, as lease starts
+                self._put(index + ":inv", marker, now + marker_ms / 1000)
             removed = 0
             for key in doomed:
                 _, lease_key, flag_key = lease_keys(key)

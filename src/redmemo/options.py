@@ -97,6 +97,15 @@ class Options:
             not isinstance(version, (int, str)) or isinstance(version, bool)
         ):
             raise ConfigurationError(f"version must be an int or a str, got {version!r}")
+        if key is not None and node is not None:
+            raise ConfigurationError("give key= or node=, not both: a node makes the key")
+        for name, hook in (("on_hit", on_hit), ("on_miss", on_miss)):
+            if hook is not None and not callable(hook):
+                raise ConfigurationError(f"{name} must be a callable")
+        if isinstance(tags, str) or isinstance(depends_on, str):
+            raise ConfigurationError(
+                "tags and depends_on take a list of templates (or a callable), not one str"
+            )
         return cls(
             ttl=ttl_s,
             refresh=refresh_s,

@@ -120,3 +120,24 @@ def _race(first: redmemo.Cache, second: redmemo.Cache) -> None:
     assert slow.stats()["overtaken"] == 1
     assert fast(1) == "new"  # ...but did not overwrite the newer value
     assert fast.stats()["hits"] == 1
+
+
+def test_a_fill_in_another_process_does_not_store_after_an_invalidation(redis_url: str) -> None:
+    namespace = "cross-race"
+    holder = spawn(redis_url, namespace, "tagged", time.time(), body=1.5)
+    with redis.Redis.from_url(redis_url) as client:
+        deadline = time.monotonic() + 30
+        while client.get(f"{namespace}:executions") is None:
+            assert time.monotonic() < deadline, "the holder never started computing"
+            time.sleep(0.01)
+    with redmemo.Cache(redis_url, namespace=namespace) as cache:
+        cache.invalidate_tags("race")  # while the holder computes
+    first = collect(holder)
+    assert first["results"] == [{"x": 1, "pid": holder.pid}]
+    assert first["stats"]["overtaken"] == 1
+    # Not stored: the next caller computes afresh instead of reading the outdated result.
+    second_process = spawn(redis_url, namespace, "tagged", time.time(), body=0.01)
+    second = collect(second_process)
+    assert second["results"] == [{"x": 1, "pid": second_process.pid}]
+    with redis.Redis.from_url(redis_url) as client:
+        assert int(client.get(f"{namespace}:executions") or 0) == 2

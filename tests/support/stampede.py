@@ -2,7 +2,8 @@
 
     python -m tests.support.stampede URL NAMESPACE MODE START_AT BODY_SECONDS [LEASE]
 
-MODE is "threads" or "tasks" (8 concurrent callers), or "one" (a single caller). The body
+MODE is "threads" or "tasks" (8 concurrent callers), "one" (a single caller), or "tagged"
+(a single caller of a function whose entries carry the tag "race"). The body
 counts its executions in Redis (so they are counted across processes) and sleeps.
 Prints one JSON line: results, each caller's latency, and the function's stats.
 """
@@ -38,6 +39,13 @@ def cold(x: int) -> dict[str, Any]:
 async def acold(x: int) -> dict[str, Any]:
     counter.incr(f"{NAMESPACE}:executions")
     await asyncio.sleep(float(BODY_SECONDS))
+    return {"x": x, "pid": os.getpid()}
+
+
+@cache(ttl=60, lease=LEASE, tags=["race"])
+def tagged(x: int) -> dict[str, Any]:
+    counter.incr(f"{NAMESPACE}:executions")
+    time.sleep(float(BODY_SECONDS))
     return {"x": x, "pid": os.getpid()}
 
 
@@ -89,6 +97,9 @@ def main() -> None:
 
         outcomes = asyncio.run(many())
         stats = acold.stats()
+    elif MODE == "tagged":
+        outcomes.append(timed(lambda: tagged(1)))
+        stats = tagged.stats()
     else:
         outcomes.append(timed(lambda: cold(1)))
         stats = cold.stats()

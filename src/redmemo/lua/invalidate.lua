@@ -38,7 +38,7 @@ for i = 1, entries do
 end
 if #KEYS > entries then
   local t = redis.call('TIME')
-  local now = t[1] * 1000 + math.floor(t[2] / 1000)
+  local now = t[1] * 1000000 + t[2]  -- microseconds, as lease starts (lease.lua)
   for i = entries + 1, #KEYS do
     local members = redis.call('ZRANGE', KEYS[i], 0, -1)
     for _, key in ipairs(members) do

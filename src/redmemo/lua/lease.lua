@@ -5,7 +5,7 @@
 --   "force"   take the lease if it is free, even if an entry exists (to replace it);
 --   "refresh" like force, but a held lease is not waited for (no wait flag);
 --   "take"    take the lease whoever holds it (an explicit refresh pre-empts others).
--- The lease holds "token:start" with start in server milliseconds, so that the store can
+-- The lease holds "token:start" with start in server microseconds, so that the store can
 -- tell invalidations that happened after the computation began.
 -- Returns {1, entry} | {2} (the lease is ours) | {3, ms left on the holder's lease}.
 local mode = ARGV[3]
@@ -16,7 +16,7 @@ if mode == 'fill' then
   end
 end
 local t = redis.call('TIME')
-local value = ARGV[1] .. ':' .. (t[1] * 1000 + math.floor(t[2] / 1000))
+local value = ARGV[1] .. ':' .. (t[1] * 1000000 + t[2])
 if mode == 'take' then
   redis.call('SET', KEYS[2], value, 'PX', ARGV[2])
   return {2}

@@ -1,0 +1,403 @@
+"""Designed keys and every kind of invalidation, on every backend and face."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import redmemo
+from tests.support.functions import Clock
+
+
+class Counter:
+    """A body that counts its calls and returns (argument, call number)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, *values: Any) -> tuple[Any, int]:
+        self.calls += 1
+        return values, self.calls
+
+
+# -- designed keys -------------------------------------------------------------------------
+
+
+def test_a_template_key_is_the_designed_key(decorate: Callable[..., Any]) -> None:
+    def load(user_id: int, lang: str = "en") -> str:
+        return f"{user_id}/{lang}"
+
+    fn = decorate(load, key="user:{user_id}:{lang}", ttl=60)
+    assert fn(7) == "7/en"
+    assert fn.wrapped.key(7) == fn.cache.full_key("user:7:en")
+    assert fn.cache.get("user:7:en") == "7/en"  # the store API reads the same entry
+    assert fn.cache.invalidate("user:7:en") == 1
+    assert fn.cache.exists("user:7:en") is False
+
+
+def test_templates_take_attributes_items_and_format_specs(decorate: Callable[..., Any]) -> None:
+    class User:
+        id = 42
+
+    def load(user: User, filters: dict[str, str], page: int) -> int:
+        return page
+
+    fn = decorate(load, key="u:{user.id}:{filters[kind]}:{page:03d}", ttl=60)
+    assert fn.wrapped.key(User(), {"kind": "admin"}, 5) == fn.cache.full_key("u:42:admin:005")
+
+
+def test_argument_values_cannot_break_out_of_their_place(decorate: Callable[..., Any]) -> None:
+    def load(name: str) -> str:
+        return name
+
+    fn = decorate(load, key="user:{name}", ttl=60)
+    hostile = fn.wrapped.key("x}*{?[a]%")
+    assert hostile == fn.cache.full_key("user:x%7D%2A%7B%3F%5Ba%5D%25")
+    assert fn.wrapped.key("a*") != fn.wrapped.key("a%2A")  # escaping is injective
+    assert hostile.startswith(fn.cache.namespace + ":")
+    fn("a*")
+    assert fn.cache.invalidate_pattern("user:a\\*") == 0  # the literal "a*" is escaped
+    assert fn.cache.invalidate_pattern("user:a*") == 1
+
+
+def test_a_bad_template_fails_when_decorating(make_cache: Callable[..., redmemo.Cache]) -> None:
+    cache = make_cache()
+
+    def load(user_id: int) -> int:
+        return user_id
+
+    with pytest.raises(redmemo.ConfigurationError, match=r"names 'uid'.*user_id"):
+        cache(key="user:{uid}")(load)
+    with pytest.raises(redmemo.ConfigurationError, match="positional field"):
+        cache(key="user:{}")(load)
+    with pytest.raises(redmemo.ConfigurationError, match="names 'nope'"):
+        cache(tags=["t:{nope}"])(load)
+    with pytest.raises(redmemo.ConfigurationError, match="malformed"):
+        cache(key="user:{user_id")(load)
+    with pytest.raises(redmemo.ConfigurationError, match="not both"):
+        cache(key="k", node=lambda c: None)(load)
+
+
+def test_a_callable_key_gets_the_arguments_by_name(decorate: Callable[..., Any]) -> None:
+    seen: list[Any] = []
+
+    def load(user_id: int, *extra: Any, **options: Any) -> int:
+        return user_id
+
+    def make_key(c: Any) -> str:
+        seen.append((c.user_id, c.args, c.kwargs))
+        return f"u:{c.user_id}:{len(c.args)}:{sorted(c.kwargs)}"
+
+    fn = decorate(load, key=make_key, ttl=60)
+    fn(3, "a", "b", colour="red")
+    assert seen[0] == (3, ("a", "b"), {"colour": "red"})
+    assert fn.cache.exists("u:3:2:['colour']")
+
+
+# -- nodes ---------------------------------------------------------------------------------
+
+
+def test_nodes_make_keys_and_manage_their_entries(
+    decorate: Callable[..., Any], make_cache: Callable[..., redmemo.Cache]
+) -> None:
+    cache = make_cache()
+
+    class UserNode(redmemo.Node):
+        user_id = redmemo.Field()
+        lang = redmemo.Field(default="en")
+
+        def key(self) -> str:
+            return f"user:{self.user_id}:{self.lang}"
+
+        class Meta:
+            ttl = "10m"
+            tags = ("users",)
+            cache = None
+
+    body = Counter()
+    fn = decorate(body, cache=cache, node=lambda c: UserNode(user_id=c.values[0]))
+    fn(1)
+    fn(2)
+    assert UserNode.objects.get(user_id=1) == ((1,), 1)
+    assert UserNode.objects.get(user_id=9, default="none") == "none"
+    left = cache.ttl("user:1:en")
+    assert left is not None
+    assert 590 < left <= 600  # Meta.ttl applied
+    assert UserNode.objects.invalidate(user_id=1) == 1
+    assert cache.exists("user:1:en") is False
+    assert cache.exists("user:2:en") is True
+    fn(3)
+    assert UserNode.objects.invalidate() == 2  # every entry of the node
+    assert not cache.exists("user:2:en")
+    assert not cache.exists("user:3:en")
+    fn(4)
+    assert cache.invalidate_tags("users") == 1  # Meta.tags
+
+
+def test_node_fields_are_checked(make_cache: Callable[..., redmemo.Cache]) -> None:
+    class ANode(redmemo.Node):
+        ident = redmemo.Field()
+
+        def key(self) -> str:
+            return f"a:{self.ident}"
+
+    class BNode(redmemo.Node):
+        ident = redmemo.Field()
+
+        def key(self) -> str:
+            return f"b:{self.ident}"
+
+    with pytest.raises(redmemo.ConfigurationError, match="needs field 'ident'"):
+        ANode()
+    with pytest.raises(redmemo.ConfigurationError, match=r"no field\(s\) \['other'\]"):
+        ANode(ident=1, other=2)
+    assert ANode.objects is not BNode.objects
+    assert ANode.objects.node is ANode
+    with pytest.raises(redmemo.ConfigurationError, match="unknown option"):
+
+        class Bad(redmemo.Node):
+            class Meta:
+                colour = "red"
+
+
+# -- tags, dependencies, patterns, functions -------------------------------------------------
+
+
+def test_invalidate_tags_removes_every_entry_with_any_of_the_tags(
+    decorate: Callable[..., Any],
+) -> None:
+    body = Counter()
+    fn = decorate(body, ttl=60, tags=["user:{values[0]}", "users"])
+
+    def other_body(x: int) -> int:
+        return x
+
+    other = decorate(other_body, cache=fn.cache, ttl=60, tags=["others"])
+    fn(1)
+    fn(2)
+    other(1)
+    assert fn.cache.invalidate_tags("user:1") == 1
+    fn(1)
+    fn(2)
+    assert body.calls == 3  # only user 1 was recomputed
+    assert fn.cache.invalidate_tags("users", "nope") == 2
+    fn(1)
+    fn(2)
+    other(1)
+    assert body.calls == 5
+    assert other.wrapped.stats()["hits"] == 1
+
+
+def test_tag_bookkeeping_shrinks_when_entries_expire(
+    decorate: Callable[..., Any], make_cache: Callable[..., redmemo.Cache], backend: str
+) -> None:
+    clock = Clock()
+    cache = make_cache(clock=clock)
+    fn = decorate(Counter(), cache=cache, ttl=0.2, tags=["t:{values[0]}", "all"])
+    for i in range(50):
+        fn(i)
+    index = cache._index_name("tag", "all")
+    if backend == "redis":
+        assert cache.raw("ZCARD", index) == 50
+        assert fn.settle(lambda: cache.raw("EXISTS", index) == 0, timeout=10)
+        assert not cache.raw("KEYS", cache.namespace + ":__tag__:*")
+    else:
+        assert len(cache._memory._indexes) > 50  # type: ignore[union-attr]
+        clock.advance(1)
+        cache.set("any-write", 1)  # writes sweep what expired
+        assert cache._memory._indexes == {}  # type: ignore[union-attr]
+
+
+def test_dependencies_are_invalidated_through_the_key_they_depend_on(
+    decorate: Callable[..., Any],
+) -> None:
+    def owner_of(book: int) -> dict[str, int]:
+        return {"book": book, "owner": book * 100}
+
+    fn = decorate(owner_of, ttl=60, depends_on=["book:{book}", "user:{result[owner]}"])
+    fn(1)
+    fn(2)
+    assert fn.cache.invalidate("user:100") == 1  # no entry at that key, one dependent
+    assert fn.wrapped.key(1) != fn.wrapped.key(2)
+    calls_before = fn.wrapped.stats()["fills"]
+    fn(1)
+    fn(2)
+    assert fn.wrapped.stats()["fills"] == calls_before + 1
+    fn.cache.invalidate("book:2")
+    fn(2)
+    assert fn.wrapped.stats()["fills"] == calls_before + 2
+
+
+def test_invalidate_pattern_stays_in_the_namespace(
+    decorate: Callable[..., Any], make_cache: Callable[..., redmemo.Cache]
+) -> None:
+    def load(user_id: int) -> int:
+        return user_id
+
+    mine = decorate(load, key="user:{user_id}", ttl=60)
+    other_cache = make_cache()
+    other_cache.set("user:1", "kept")
+    for i in range(30):
+        mine(i)
+    mine.cache.set("team:1", "kept")
+    assert mine.cache.invalidate_pattern("user:1*") == 11  # 1, 10..19
+    assert mine.cache.exists("user:2")
+    assert mine.cache.get("team:1") == "kept"
+    assert other_cache.get("user:1") == "kept"
+    with pytest.raises(TypeError, match="pattern"):
+        mine.cache.invalidate_pattern("")
+
+
+def test_invalidate_all_removes_one_functions_entries(decorate: Callable[..., Any]) -> None:
+    first = decorate(Counter(), ttl=60)
+    second_body = Counter()
+
+    def second_fn(*values: Any) -> Any:
+        return second_body(*values)
+
+    second = decorate(second_fn, cache=first.cache, ttl=60)
+    for i in range(5):
+        first(i)
+        second(i)
+    removed = first._run(first.wrapped.invalidate_all())
+    assert removed == 5
+    second(0)
+    assert second_body.calls == 5  # untouched
+    first(0)
+    assert first.wrapped.stats()["fills"] == 6
+
+
+def test_callbacks_see_hits_and_misses_and_cannot_break_calls(
+    decorate: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    events: list[Any] = []
+
+    def on_hit(key: str, value: Any, c: Any) -> None:
+        events.append(("hit", value, c.values))
+        raise RuntimeError("a broken callback")
+
+    def on_miss(key: str, c: Any) -> None:
+        events.append(("miss", c.values))
+
+    fn = decorate(Counter(), ttl=60, on_hit=on_hit, on_miss=on_miss)
+    with caplog.at_level(logging.WARNING, logger="redmemo"):
+        fn(5)
+        assert fn(5) == ((5,), 1)
+    assert events == [("miss", (5,)), ("hit", ((5,), 1), (5,))]
+    assert "on_hit callback" in caplog.text
+
+
+@pytest.mark.redis
+def test_a_hit_stays_one_get_with_tags(redis_url: str, redis_server: Any) -> None:
+    with redmemo.Cache(redis_url, namespace="hit-tags") as cache:
+        fn = cache(ttl=60, tags=["a", "b", "c:{values[0]}"], depends_on=["d"])(Counter())
+        fn(1)
+        with redis_server.client() as client:
+            before = client.info("commandstats")
+            for _ in range(20):
+                fn(1)
+            after = client.info("commandstats")
+    calls = {k: after[k]["calls"] - before.get(k, {"calls": 0})["calls"] for k in after}
+    calls["cmdstat_info"] -= 1
+    assert {k: v for k, v in calls.items() if v} == {"cmdstat_get": 20}
+
+
+# -- the stale-write race ------------------------------------------------------------------
+
+KINDS = ["key", "tag", "dependency", "pattern", "node", "function"]
+
+
+class RaceNode(redmemo.Node):
+    ident = redmemo.Field()
+
+    def key(self) -> str:
+        return f"race:{self.ident}"
+
+
+def _invalidate(kind: str, cache: redmemo.Cache, wrapped: Any, mode: str, loop: Any) -> None:
+    def run(result: Any) -> Any:
+        return loop.run_until_complete(result) if mode == "async" else result
+
+    if kind == "key":
+        run(wrapped.invalidate(1))
+    elif kind == "tag":
+        cache.invalidate_tags("race")
+    elif kind == "dependency":
+        cache.invalidate("source:1")
+    elif kind == "pattern":
+        cache.invalidate_pattern("race:*")
+    elif kind == "node":
+        RaceNode.objects.invalidate()
+    else:
+        run(wrapped.invalidate_all())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_fill_that_began_before_an_invalidation_does_not_store(
+    kind: str, mode: str, make_cache: Callable[..., redmemo.Cache], loop: Any
+) -> None:
+    cache = make_cache()
+    started, release = threading.Event(), threading.Event()
+    version = {"value": "old"}
+
+    def compute(ident: int) -> str:
+        seen = version["value"]  # read before the invalidation, like a slow query would
+        started.set()
+        assert release.wait(10)
+        return seen
+
+    options: dict[str, Any] = {"ttl": 60, "tags": ["race"], "depends_on": ["source:{ident}"]}
+    if kind == "node":
+        options["node"] = RaceNode
+    else:
+        options["key"] = "race:{ident}"
+
+    outcome: list[str] = []
+    if mode == "sync":
+        fn: Any = cache(**options)(compute)
+        holder = threading.Thread(target=lambda: outcome.append(fn(1)))
+        holder.start()
+        assert started.wait(10)
+        _invalidate(kind, cache, fn, mode, loop)
+        version["value"] = "new"
+        release.set()
+        holder.join(10)
+        assert outcome == ["old"]  # the caller gets what it computed...
+        assert fn(1) == "new"  # ...but it was not stored: the next call recomputes
+        assert fn.stats()["overtaken"] == 1
+    else:
+
+        async def acompute(ident: int) -> str:
+            seen = version["value"]
+            started.set()
+            assert await asyncio.to_thread(release.wait, 10)
+            return seen
+
+        afn: Any = cache(**options)(acompute)
+
+        async def invalidate() -> None:
+            # On an async function, invalidate() and invalidate_all() are awaited.
+            if kind == "key":
+                await afn.invalidate(1)
+            elif kind == "function":
+                await afn.invalidate_all()
+            else:
+                await asyncio.to_thread(_invalidate, kind, cache, afn, "sync", None)
+
+        async def race() -> None:
+            task = asyncio.ensure_future(afn(1))
+            assert await asyncio.to_thread(started.wait, 10)
+            await invalidate()
+            version["value"] = "new"
+            release.set()
+            assert await task == "old"
+            assert await afn(1) == "new"
+            await cache.aclose()
+
+        loop.run_until_complete(race())
+        assert afn.stats()["overtaken"] == 1
