@@ -19,7 +19,7 @@ def test_example_runs_on_memory(example: Path) -> None:
 
 
 @pytest.mark.redis
-@pytest.mark.parametrize("example", ["store_api.py", "decorator.py"])
+@pytest.mark.parametrize("example", ["store_api.py", "decorator.py", "invalidation.py"])
 def test_example_runs_on_redis(example: str, redis_url: str) -> None:
     run = subprocess.run(
         [sys.executable, str(ROOT / "examples" / example), redis_url],
