@@ -10,11 +10,8 @@ are benchmark-only, never dependencies of redmemo.
 from __future__ import annotations
 
 import asyncio
-import json
 import pickle
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -31,6 +28,7 @@ from benchmarks._harness import (
     report,
 )
 from tests.support.servers import start_redis
+from tests.support.spawn import collect, spawn
 
 VALUE = {"id": 7, "name": "Ada Lovelace", "tags": ["math", "engines"], "bio": "x" * 900}
 RAW = "raw redis-py GET + pickle.loads"
@@ -197,26 +195,8 @@ def stampede(url: str, mode: str) -> None:
     start_at = time.time() + 3.0
 
     def run() -> list[dict[str, Any]]:
-        procs = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "tests.support.stampede",
-                    url,
-                    namespace,
-                    mode,
-                    str(start_at),
-                    str(body_seconds),
-                ],
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(4)
-        ]
-        return [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
-
-    counts: dict[str, int] = {}
+        procs = [spawn(url, namespace, mode, start_at, body_seconds) for _ in range(4)]
+        return [collect(p) for p in procs]
 
     def measured() -> None:
         reports.extend(run())

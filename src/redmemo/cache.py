@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 import weakref
@@ -37,6 +38,18 @@ from .shared_stats import SharedStats
 from .stats import merge
 
 __all__ = ["Cache"]
+
+# Caches alive in this process, so that a forked child can reset what fork broke.
+_LIVE: weakref.WeakSet[Cache] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for cache in list(_LIVE):
+        cache._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
@@ -115,6 +128,27 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
         self._by_loop = weakref.WeakKeyDictionary()
         self._last_loop: asyncio.AbstractEventLoop | None = None
         self._last_async: AsyncRedisBackend | None = None
+        _LIVE.add(self)
+
+    def _after_fork(self) -> None:
+        """In a forked child: threads, locks held by them and event loops did not survive.
+
+        Start the in-process coordination afresh (flights, waiters, the refresh pool);
+        the listener restarts on its own, and redis-py reopens connections by itself.
+        """
+        self._lock = threading.Lock()
+        self._flights = Flights()
+        self._waiters = Waiters()
+        self._background = Background(self._background.max_workers)
+        if self._memory is not None:
+            self._memory._lock = threading.RLock()
+            self._memory.notify = self._waiters.deliver
+        elif self._listener is not None:
+            self._listener = FillListener(self._new_client, self._channel, self._waiters.on_message)
+        self._by_loop = weakref.WeakKeyDictionary()
+        self._last_loop, self._last_async = None, None
+        for fn in list(self._functions):
+            fn._refreshing = set()  # refreshes in flight at the fork ran in the parent
 
     def __repr__(self) -> str:
         return f"Cache({self.settings.display_url!r}, namespace={self.namespace!r})"

@@ -2,50 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import redis
 
 import redmemo
+from tests.support.spawn import collect, spawn
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
-
-
-def spawn(
-    url: str, namespace: str, mode: str, start_at: float, body: float, lease: float = 30.0
-) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.support.stampede",
-            url,
-            namespace,
-            mode,
-            str(start_at),
-            str(body),
-            str(lease),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def collect(process: subprocess.Popen[str]) -> dict:  # type: ignore[type-arg]
-    out, err = process.communicate(timeout=120)
-    assert process.returncode == 0, err
-    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("mode", ["threads", "tasks"])
