@@ -6,7 +6,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -401,3 +401,67 @@ def test_a_fill_that_began_before_an_invalidation_does_not_store(
 
         loop.run_until_complete(race())
         assert afn.stats()["overtaken"] == 1
+
+
+# -- the cache-level API through both faces --------------------------------------------------
+
+
+def test_cache_level_invalidation_through_both_faces(store: Any) -> None:
+    cache = store.cache
+
+    @cache(key="item:{i}", ttl=60, tags=["items", "item:{i}"], depends_on=["owner:{i}"])
+    def item(i: int) -> int:
+        return i
+
+    for i in range(6):
+        item(i)
+    assert store.invalidate("item:0") == 1
+    assert store.invalidate_tags("item:1") == 1
+    assert store.invalidate("owner:2") == 1  # a dependent
+    assert store.invalidate_pattern("item:[34]") == 2
+    assert store.invalidate_tags("items") == 1  # item:5 is what is left
+    assert not any(cache.exists(f"item:{i}") for i in range(6))
+    with pytest.raises(TypeError, match="tags are non-empty str"):
+        store.invalidate_tags("")
+
+
+class PingNode(redmemo.Node):
+    ident = redmemo.Field()
+    events: ClassVar[list[tuple[str, str]]] = []
+
+    def key(self) -> str:
+        return f"ping:{self.ident}"
+
+    def on_hit(self, key: str, value: Any) -> None:
+        PingNode.events.append(("hit", key))
+
+    def on_miss(self, key: str) -> None:
+        PingNode.events.append(("miss", key))
+
+
+def test_node_objects_and_callbacks_through_both_faces(
+    mode: str, make_cache: Callable[..., redmemo.Cache], loop: Any
+) -> None:
+    cache = make_cache()
+    PingNode.events.clear()
+    fn = cache(node=PingNode, ttl=60)(lambda ident: ident * 2)
+    fn(1)
+    fn(1)
+    full = cache.full_key("ping:1")
+    assert PingNode.events == [("miss", full), ("hit", full)]
+    if mode == "sync":
+        assert PingNode.objects.get(ident=1) == 2
+        assert PingNode.objects.invalidate(ident=1) == 1
+        fn(2)
+        assert PingNode.objects.invalidate() == 1
+    else:
+
+        async def use() -> None:
+            assert await PingNode.objects.aget(ident=1) == 2
+            assert await PingNode.objects.ainvalidate(ident=1) == 1
+            fn(2)
+            assert await PingNode.objects.ainvalidate() == 1
+            await cache.aclose()
+
+        loop.run_until_complete(use())
+    assert PingNode.objects.get(ident=2, default="gone") == "gone"
