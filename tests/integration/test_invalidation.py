@@ -312,14 +312,22 @@ def test_a_hit_stays_one_get_with_tags(redis_url: str, redis_server: Any) -> Non
 KINDS = ["key", "tag", "dependency", "pattern", "node", "function"]
 
 
-class RaceNode(redmemo.Node):
-    ident = redmemo.Field()
+def race_node() -> type[redmemo.Node]:
+    """A node class of the test's own: Node.objects acts on every cache that used the node
+    in this process, so a class shared by tests would reach other tests' caches."""
 
-    def key(self) -> str:
-        return f"race:{self.ident}"
+    class RaceNode(redmemo.Node):
+        ident = redmemo.Field()
+
+        def key(self) -> str:
+            return f"race:{self.ident}"
+
+    return RaceNode
 
 
-def _invalidate(kind: str, cache: redmemo.Cache, wrapped: Any, mode: str, loop: Any) -> None:
+def _invalidate(
+    kind: str, cache: redmemo.Cache, wrapped: Any, mode: str, loop: Any, node: Any = None
+) -> None:
     def run(result: Any) -> Any:
         return loop.run_until_complete(result) if mode == "async" else result
 
@@ -332,7 +340,7 @@ def _invalidate(kind: str, cache: redmemo.Cache, wrapped: Any, mode: str, loop: 
     elif kind == "pattern":
         cache.invalidate_pattern("race:*")
     elif kind == "node":
-        RaceNode.objects.invalidate()
+        node.objects.invalidate()
     else:
         run(wrapped.invalidate_all())
 
@@ -352,8 +360,9 @@ def test_a_fill_that_began_before_an_invalidation_does_not_store(
         return seen
 
     options: dict[str, Any] = {"ttl": 60, "tags": ["race"], "depends_on": ["source:{ident}"]}
+    node = race_node()
     if kind == "node":
-        options["node"] = RaceNode
+        options["node"] = node
     else:
         options["key"] = "race:{ident}"
 
@@ -363,7 +372,7 @@ def test_a_fill_that_began_before_an_invalidation_does_not_store(
         holder = threading.Thread(target=lambda: outcome.append(fn(1)))
         holder.start()
         assert started.wait(10)
-        _invalidate(kind, cache, fn, mode, loop)
+        _invalidate(kind, cache, fn, mode, loop, node)
         version["value"] = "new"
         release.set()
         holder.join(10)
@@ -387,7 +396,7 @@ def test_a_fill_that_began_before_an_invalidation_does_not_store(
             elif kind == "function":
                 await afn.invalidate_all()
             else:
-                await asyncio.to_thread(_invalidate, kind, cache, afn, "sync", None)
+                await asyncio.to_thread(_invalidate, kind, cache, afn, "sync", None, node)
 
         async def race() -> None:
             task = asyncio.ensure_future(afn(1))
@@ -425,25 +434,24 @@ def test_cache_level_invalidation_through_both_faces(store: Any) -> None:
         store.invalidate_tags("")
 
 
-class PingNode(redmemo.Node):
-    ident = redmemo.Field()
-    events: ClassVar[list[tuple[str, str]]] = []
-
-    def key(self) -> str:
-        return f"ping:{self.ident}"
-
-    def on_hit(self, key: str, value: Any) -> None:
-        PingNode.events.append(("hit", key))
-
-    def on_miss(self, key: str) -> None:
-        PingNode.events.append(("miss", key))
-
-
 def test_node_objects_and_callbacks_through_both_faces(
     mode: str, make_cache: Callable[..., redmemo.Cache], loop: Any
 ) -> None:
     cache = make_cache()
-    PingNode.events.clear()
+
+    class PingNode(redmemo.Node):  # the test's own class: see race_node()
+        ident = redmemo.Field()
+        events: ClassVar[list[tuple[str, str]]] = []
+
+        def key(self) -> str:
+            return f"ping:{self.ident}"
+
+        def on_hit(self, key: str, value: Any) -> None:
+            PingNode.events.append(("hit", key))
+
+        def on_miss(self, key: str) -> None:
+            PingNode.events.append(("miss", key))
+
     fn = cache(node=PingNode, ttl=60)(lambda ident: ident * 2)
     fn(1)
     fn(1)
