@@ -41,7 +41,9 @@ class MemoryStore:
         # sets in store.lua, an index drops expired members when written to, and expires
         # whole with its longest-lived member (a heap of those times).
         self._indexes: dict[str, dict[str, float]] = {}
-        self._index_expiries: list[tuple[float, str]] = []
+        self._index_last: dict[str, float] = {}  # each index's latest member expiry
+        self._index_pruned: dict[str, int] = {}  # its size after its last pruning
+        self._index_expiries: list[tuple[float, str]] = []  # (latest expiry, index)
         self._lock = threading.RLock()
         # Called (outside the lock) when a leased fill is stored or given back, to wake the
         # callers of this process that wait for it; the Cache sets it.
@@ -87,27 +89,31 @@ class MemoryStore:
 
     def _index_add(self, index: str, key: str, expires_at: float, now: float) -> None:
         members = self._indexes.setdefault(index, {})
-        for member in [k for k, exp in members.items() if exp <= now]:
-            del members[member]
         members[key] = expires_at
-        last = max(members.values())
-        if last != _INF:
-            heapq.heappush(self._index_expiries, (last, index))
+        # Prune expired members when the index has doubled since it was last pruned:
+        # amortized constant work per add, and the index stays within twice its live size.
+        if len(members) >= max(64, 2 * self._index_pruned.get(index, 0)):
+            for member in [k for k, exp in members.items() if exp <= now]:
+                del members[member]
+            self._index_pruned[index] = len(members)
+        last = self._index_last.get(index, 0.0)
+        if expires_at > last:
+            self._index_last[index] = expires_at
+            if expires_at != _INF:
+                heapq.heappush(self._index_expiries, (expires_at, index))
 
     def _sweep_indexes(self, now: float) -> None:
+        """Drop whole indexes whose longest-lived member has expired."""
         heap = self._index_expiries
         while heap and heap[0][0] <= now:
-            _, index = heapq.heappop(heap)
-            members = self._indexes.get(index)
-            if members is not None and all(exp <= now for exp in members.values()):
-                del self._indexes[index]
-        if len(heap) > 64 and len(heap) > 2 * len(self._indexes):
-            self._index_expiries = [
-                (last, index)
-                for index, members in self._indexes.items()
-                if (last := max(members.values(), default=_INF)) != _INF
-            ]
-            heapq.heapify(self._index_expiries)
+            expires_at, index = heapq.heappop(heap)
+            if self._index_last.get(index) == expires_at:
+                self._drop_index(index)
+
+    def _drop_index(self, index: str) -> dict[str, float]:
+        self._index_last.pop(index, None)
+        self._index_pruned.pop(index, None)
+        return self._indexes.pop(index, {})
 
     def _expiry(self, ttl_ms: int | None, now: float) -> float:
         return _INF if ttl_ms is None else now + ttl_ms / 1000.0
@@ -318,7 +324,7 @@ class MemoryStore:
             now = self.clock()
             doomed = list(keys)
             for index in indexes:
-                doomed.extend(self._indexes.pop(index, {}))
+                doomed.extend(self._drop_index(index))
                 marker = str(int(now * 1_000_000)).encode()  # microseconds, as lease starts
                 self._put(index + ":inv", marker, now + marker_ms / 1000)
             removed = 0

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from .core import MISSING
 from .errors import ConfigurationError
 from .keys import function_name
+from .templates import KeyTemplate
 
 if TYPE_CHECKING:
     from .cache import Cache
@@ -126,6 +127,7 @@ class Node:
 
     _fields: ClassVar[dict[str, Field]] = {}
     _meta: ClassVar[dict[str, Any]] = {}
+    _tag_templates: ClassVar[list[KeyTemplate]] = []
     objects: ClassVar[NodeManager]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -142,6 +144,13 @@ class Node:
                 f"{cls.__qualname__}.Meta has unknown option(s) {sorted(unknown)}; "
                 f"it may set {sorted(META_OPTIONS)}"
             )
+        tags = options.get("tags", ())
+        if isinstance(tags, str) or not all(isinstance(tag, str) for tag in tags):
+            raise ConfigurationError(f"{cls.__qualname__}.Meta.tags must be a list of templates")
+        # Checked now, as the decorator checks its templates: a typo fails at import.
+        cls._tag_templates = [
+            KeyTemplate(tag, fields, what="Meta.tags", owner=cls.__qualname__) for tag in tags
+        ]
         cls._meta = options
         cls.objects = NodeManager(cls)  # each class its own: nodes never share state
 
@@ -169,12 +178,9 @@ class Node:
         raise NotImplementedError(f"{type(self).__qualname__} must define key()")
 
     def tags(self) -> list[str]:
-        """Tags of this node's entry: ``Meta.tags``, formatted with the fields."""
+        """Tags of this node's entry: ``Meta.tags``, rendered with the fields."""
         values = {name: getattr(self, name) for name in type(self)._fields}
-        from .templates import escape_key_part
-
-        escaped = {k: escape_key_part(str(v)) for k, v in values.items()}
-        return [str(tag).format(**escaped) for tag in type(self)._meta.get("tags", ())]
+        return [template.render(values) for template in type(self)._tag_templates]
 
     def on_hit(self, key: str, value: Any) -> None:
         """Called after a hit of this node's entry (override to use)."""

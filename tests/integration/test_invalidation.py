@@ -164,6 +164,14 @@ def test_node_fields_are_checked(make_cache: Callable[..., redmemo.Cache]) -> No
             class Meta:
                 colour = "red"
 
+    with pytest.raises(redmemo.ConfigurationError, match=r"Meta.tags template .* names 'idnet'"):
+
+        class Typo(redmemo.Node):
+            ident = redmemo.Field()
+
+            class Meta:
+                tags = ("thing:{idnet}",)
+
 
 # -- tags, dependencies, patterns, functions -------------------------------------------------
 
