@@ -159,6 +159,10 @@ class Flights:
             self._by_key[key] = future
             return future, True
 
+    def running(self, key: str) -> Future[object] | None:
+        """The key's flight if one is running (a lock-free read: dict.get is atomic)."""
+        return self._by_key.get(key)
+
     def land(self, key: str, future: Future[object]) -> None:
         with self._lock:
             if self._by_key.get(key) is future:

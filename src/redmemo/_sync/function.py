@@ -11,6 +11,7 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 from .._compat import SyncCompat
@@ -123,6 +124,9 @@ class SyncCachedFunction(Generic[P, T]):
         return bool(self._skip(self.keys.bind(args, kwargs)))  # type: ignore[operator]
 
     def _get_or_compute(self, key: str, args: Any, kwargs: Any) -> T:
+        flight = self.cache._flights.running(key)
+        if flight is not None:  # this process is computing it now: share, without Redis
+            return self._join(key, flight, args, kwargs, None)
         try:
             raw = self.cache._sync_backend().get(key)
         except BackendError as exc:
@@ -155,12 +159,7 @@ class SyncCachedFunction(Generic[P, T]):
         """Compute a missing entry once per process: the first caller leads, others join."""
         flight, leader = self.cache._flights.join(key)
         if not leader:
-            self.stats_counter.add("waits")
-            try:
-                shared: Any = SyncCompat.wait(flight, self.options.wait_timeout)
-                return shared  # type: ignore[no-any-return]
-            except TimeoutError:
-                return self._compute_unleased(key, args, kwargs, fallback)
+            return self._join(key, flight, args, kwargs, fallback)
         try:
             value = self._fill_leased(key, args, kwargs, fallback)
         except BaseException as exc:
@@ -171,6 +170,17 @@ class SyncCachedFunction(Generic[P, T]):
             return value
         finally:
             self.cache._flights.land(key, flight)
+
+    def _join(
+        self, key: str, flight: Future[object], args: Any, kwargs: Any, fallback: Entry | None
+    ) -> T:
+        """Wait for this process's computation of ``key`` (bounded by wait_timeout)."""
+        self.stats_counter.add("waits")
+        try:
+            shared: Any = SyncCompat.wait(flight, self.options.wait_timeout)
+            return shared  # type: ignore[no-any-return]
+        except TimeoutError:
+            return self._compute_unleased(key, args, kwargs, fallback)
 
     def _fill_leased(self, key: str, args: Any, kwargs: Any, fallback: Entry | None) -> T:
         """Compute under the cross-process lease, or wait for whoever holds it."""
