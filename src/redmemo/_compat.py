@@ -85,10 +85,6 @@ class Background:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    @property
-    def pending_tasks(self) -> int:
-        return len(self._tasks)
-
     async def drain(self) -> None:
         """Wait for the running loop's background tasks (for shutdown and tests)."""
         loop = asyncio.get_running_loop()

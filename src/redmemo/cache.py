@@ -302,6 +302,3 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
     def full_key(self, key: str) -> str:
         """The backend key that ``key`` is stored under (the namespace prefix added)."""
         return self._key(key)
-
-    def _describe(self) -> dict[str, Any]:
-        return {"url": self.settings.display_url, "namespace": self.namespace}

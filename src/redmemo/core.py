@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .durations import Duration, to_seconds
-from .entry import Entry, EntryCodec, is_counter
+from .entry import EntryCodec, is_counter
 from .errors import InvalidKeyError
 from .serializers import SerializerSpec, resolve_serializer
 
@@ -60,7 +60,7 @@ class CacheCore:
         """The entry key that a key found by a pattern belongs to (None: bookkeeping)."""
         if key.startswith("{") and key.endswith("}:lease"):
             return key[1:-7]
-        for kind in ("tag", "dep", "fn", "node", "redmemo_stats", "redmemo_fills"):
+        for kind in ("tag", "dep", "fn", "node", "redmemo_stats"):
             if key.startswith(f"{self._prefix}__{kind}__"):
                 return None
         for suffix in (":lease:w", ":lease"):
@@ -105,6 +105,3 @@ class CacheCore:
             created=self.clock(),
             expire_after=None if ttl_ms is None else ttl_ms / 1000.0,
         )
-
-    def _decode(self, raw: bytes | None, codec: EntryCodec) -> Entry | None:
-        return codec.decode(raw)

@@ -124,11 +124,15 @@ def _encode_object(obj: Any, where: str, depth: int) -> bytes:
     )
 
 
-def stable_digest(values: Iterable[tuple[str, Any]]) -> str:
+def _label(name: str) -> bytes:
+    return _length_prefixed(b"n", name.encode())
+
+
+def stable_digest(values: Iterable[tuple[str, Any]], label: Callable[[str], bytes] = _label) -> str:
     """A 128-bit hex digest of named values (blake2b of their canonical encoding)."""
     parts = []
     for name, value in values:
-        parts.append(_length_prefixed(b"n", name.encode()))
+        parts.append(label(name))
         parts.append(_encode(value, name))
     return hashlib.blake2b(b"".join(parts), digest_size=16).hexdigest()
 
@@ -185,7 +189,7 @@ class KeyMaker:
             name for name, p in params.items() if p.kind is not p.POSITIONAL_ONLY
         )
         self._defaults = {n: p.default for n, p in params.items() if p.default is not _EMPTY}
-        self._labels = {n: _length_prefixed(b"n", n.encode()) for n in params}
+        self._labels = {n: _label(n) for n in params}
         self._memo: dict[tuple[tuple[Any, ...], tuple[type, ...]], str] = {}
 
     def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> inspect.BoundArguments:
@@ -246,16 +250,11 @@ class KeyMaker:
     def key_of_arguments(self, arguments: Mapping[str, Any]) -> str:
         if self._render is not None:
             return self._prefix + self._render(arguments) + self._suffix
-        ignore, labels = self.ignore, self.labels_for
-        parts = []
-        for name, value in arguments.items():
-            if name in ignore:
-                continue
-            parts.append(labels(name))
-            parts.append(_encode(value, name))
-        digest = hashlib.blake2b(b"".join(parts), digest_size=16).hexdigest()
-        return self.base + "{" + digest + "}"
+        items: Iterable[tuple[str, Any]] = arguments.items()
+        if self.ignore:
+            items = [(n, v) for n, v in items if n not in self.ignore]
+        return self.base + "{" + stable_digest(items, self.labels_for) + "}"
 
     def labels_for(self, name: str) -> bytes:
         label = self._labels.get(name)
-        return _length_prefixed(b"n", name.encode()) if label is None else label
+        return _label(name) if label is None else label

@@ -84,12 +84,6 @@ def load_script(name: str) -> str:
     return resources.files("redmemo").joinpath(f"lua/{name}.lua").read_text()
 
 
-def encode_notice(kind: Notice, key: str, entry: bytes = b"") -> bytes:
-    """The message format the Lua scripts publish: kind, len(key), ':', key, entry."""
-    encoded = key.encode()
-    return kind.value + str(len(encoded)).encode() + b":" + encoded + entry
-
-
 def parse_notice(message: bytes) -> tuple[str, Notice, bytes] | None:
     """(key, kind, entry bytes) of a notification, or None when it is not one of ours."""
     try:

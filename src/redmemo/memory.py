@@ -341,19 +341,6 @@ class MemoryStore:
                 self.notify(key, Notice.WAKE, b"")
         return removed
 
-    def index_members(self, index: str) -> list[str]:
-        """The live entry keys registered under ``index`` (pruning the expired ones)."""
-        with self._lock:
-            members = self._indexes.get(index)
-            if members is None:
-                return []
-            now = self.clock()
-            for key in [k for k, exp in members.items() if exp <= now]:
-                del members[key]
-            if not members:
-                del self._indexes[index]
-            return list(members)
-
     def close(self) -> None:
         """Nothing to release; the data stays for the life of the process."""
 
