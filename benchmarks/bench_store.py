@@ -14,7 +14,7 @@ import redis.asyncio
 
 import redmemo
 from benchmarks._harness import commands_during, interleave, interleave_async, report
-from redmemo.entry import HEADER_SIZE
+from redmemo.core.entry import HEADER_SIZE
 from tests.support.servers import start_redis
 
 VALUE = {"id": 7, "name": "Ada Lovelace", "tags": ["math", "engines"], "bio": "x" * 900}

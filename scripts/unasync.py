@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Generate src/redmemo/_sync from src/redmemo/_async.
+"""Generate the sync twins of the async source: ``_async/`` -> ``_sync/`` in
+src/redmemo (the loop and the store API) and in src/redmemo/backends (the backend
+protocol, layers and the Redis backend).
 
 The async code is the source of truth; the sync twin is the same code with ``await`` and
 ``async`` removed and a few names swapped, so the two cannot drift apart.
 
-    python scripts/unasync.py          # rewrite _sync
-    python scripts/unasync.py --check  # exit 1 if _sync is not what _async generates
+    python scripts/unasync.py          # rewrite the _sync folders
+    python scripts/unasync.py --check  # exit 1 if one is not what its _async generates
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent / "src" / "redmemo"
-SOURCE, TARGET = ROOT / "_async", ROOT / "_sync"
+PAIRS = [
+    (ROOT / "_async", ROOT / "_sync"),
+    (ROOT / "backends" / "_async", ROOT / "backends" / "_sync"),
+]
 
 # Public async methods are named with an ``a`` prefix (Django's convention); the sync twin
 # drops it. Listed explicitly so that ordinary names starting with "a" are never touched.
@@ -68,18 +73,22 @@ def convert(text: str) -> str:
     return text
 
 
-def expected() -> dict[Path, str]:
+def expected(source: Path, target: Path) -> dict[Path, str]:
     out = {}
-    for src in sorted(SOURCE.glob("*.py")):
-        out[TARGET / src.name] = HEADER.format(name=src.name) + convert(src.read_text())
+    for src in sorted(source.glob("*.py")):
+        out[target / src.name] = HEADER.format(name=src.name) + convert(src.read_text())
     return out
 
 
 def main(argv: list[str]) -> int:
     check = "--check" in argv
-    wanted = expected()
+    wanted: dict[Path, str] = {}
+    extra: list[Path] = []
+    for source, target in PAIRS:
+        pair = expected(source, target)
+        wanted.update(pair)
+        extra += [p for p in target.glob("*.py") if p not in pair]
     stale = [p for p, text in wanted.items() if not p.exists() or p.read_text() != text]
-    extra = [p for p in TARGET.glob("*.py") if p not in wanted]
     if check:
         for path in stale + extra:
             print(f"out of date: {path.relative_to(ROOT.parent.parent)}", file=sys.stderr)
@@ -87,8 +96,8 @@ def main(argv: list[str]) -> int:
             print("run: python scripts/unasync.py", file=sys.stderr)
             return 1
         return 0
-    TARGET.mkdir(exist_ok=True)
     for path in stale:
+        path.parent.mkdir(exist_ok=True)
         path.write_text(wanted[path])
     for path in extra:
         path.unlink()

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from . import events
 from .cache import Cache
-from .core import MISSING, Missing
-from .durations import Duration
-from .entry import Entry
+from .core.durations import Duration
+from .core.entry import Entry
+from .core.missing import MISSING, Missing
+from .core.serializers import (
+    JsonSerializer,
+    MsgpackSerializer,
+    PairSerializer,
+    PickleSerializer,
+    RawSerializer,
+    Serializer,
+    StringSerializer,
+)
+from .core.templates import Args
 from .errors import (
     BackendError,
     ConfigurationError,
@@ -16,18 +27,8 @@ from .errors import (
     SerializationError,
     UnstableKeyError,
 )
-from .nodes import Field, Node, NodeManager
+from .keydesign.nodes import Field, Node, NodeManager
 from .registry import CacheRegistry, caches
-from .serializers import (
-    JsonSerializer,
-    MsgpackSerializer,
-    PairSerializer,
-    PickleSerializer,
-    RawSerializer,
-    Serializer,
-    StringSerializer,
-)
-from .templates import Args
 
 __version__ = "0.1.0"
 
@@ -59,4 +60,5 @@ __all__ = [
     "UnstableKeyError",
     "__version__",
     "caches",
+    "events",
 ]

@@ -1,41 +1,37 @@
-"""``Cache``: one object for sync and async code, on memory or on Redis."""
+"""``Cache``: one object for sync and async code, on memory or on Redis.
+
+It is the composition root: from its settings it builds the keyspace, the hooks, the
+backend stack (a family chosen by the URL's scheme, with layers over it) and the
+:class:`~redmemo.runtime.Runtime` that decorated functions and the store API run on.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
 import redis
-import redis.asyncio
-import redis.asyncio.retry
-import redis.backoff
-import redis.retry
 
-from ._async.backend import AsyncBackend
-from ._async.redis_backend import AsyncRedisBackend
 from ._async.store import AsyncStoreMixin
-from ._compat import Background
-from ._log import warn_throttled
-from ._sync.backend import SyncBackend
-from ._sync.redis_backend import SyncRedisBackend
 from ._sync.store import SyncStoreMixin
+from .backends.factory import LayerSpec, RedisFamily, Stack, Timing, open_family
 from .config import BackendSettings, env_disabled, resolve_settings
+from .core.durations import Duration, to_seconds_or_none
+from .core.entry import EntryCodec
+from .core.keyspace import Keyspace
+from .core.serializers import SerializerSpec, resolve_serializer
 from .decorator import DecoratorMixin
-from .durations import Duration, to_seconds_or_none
-from .entry import EntryCodec
-from .errors import BackendError, ConfigurationError
-from .leases import Flights, Waiters
-from .listener import FillListener
-from .memory import AsyncMemoryBackend, MemoryStore
-from .serializers import SerializerSpec, resolve_serializer
-from .shared_stats import SharedStats
-from .stats import merge
+from .errors import ConfigurationError
+from .events import Hook, Hooks
+from .observe.logs import LogHook
+from .observe.shared_stats import SharedStats
+from .observe.stats import StatsHook, merge
+from .runtime import Runtime
 
 __all__ = ["Cache"]
 
@@ -59,6 +55,8 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
     one configuration and, on the memory backend, one store. Redis clients are made on
     first use: one sync client, and one async client per event loop (an asyncio
     connection belongs to the loop that opened it).
+
+    ``hooks``: callables that receive every event (see :mod:`redmemo.events`).
     """
 
     def __init__(
@@ -79,6 +77,7 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
         clock: Callable[[], float] | None = None,
         background_workers: int = 4,
         share_stats: Duration | None = None,
+        hooks: Iterable[Hook] = (),
     ) -> None:
         if not isinstance(namespace, str) or not namespace:
             raise ConfigurationError(
@@ -86,149 +85,113 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
             )
         if enabled is not None and not isinstance(enabled, bool):
             raise ConfigurationError(f"enabled must be True, False or None, got {enabled!r}")
+        if not isinstance(background_workers, int) or background_workers < 1:
+            raise ConfigurationError("background_workers must be a positive int")
         self.settings: BackendSettings = resolve_settings(
             url, host=host, port=port, db=db, password=password
         )
         self.namespace = namespace
-        self._prefix = namespace + ":"
+        self.keyspace = Keyspace(namespace)
         self.default_ttl = to_seconds_or_none(ttl)
-        self.enabled = (not env_disabled()) if enabled is None else enabled
-        self.clock = time.time if clock is None else clock
         self.serializer = resolve_serializer(serializer)
-        self._codec = EntryCodec(
+        codec = EntryCodec(
             self.serializer,
             compression=compression,
             compress_threshold=compress_threshold,
             secret=secret,
         )
-        self._lock = threading.Lock()
-        # Coordination of decorated functions: in-process flights, callers waiting for
-        # another process, background refreshes, and the channel fills are announced on.
-        self._functions = weakref.WeakSet()
-        self._flights = Flights()
-        self._waiters = Waiters()
-        if not isinstance(background_workers, int) or background_workers < 1:
-            raise ConfigurationError("background_workers must be a positive int")
-        self._background = Background(background_workers)
-        self._channel = f"{namespace}:__redmemo_fills__"
-        self._listener: FillListener | None = None
-        self._shared_stats = SharedStats(
-            namespace, self._stats_client, to_seconds_or_none(share_stats, name="share_stats")
+        stats = StatsHook()
+        self._hooks = Hooks([stats, LogHook(repr(self))])
+        for hook in hooks:
+            self._hooks.add(hook)
+        self._runtime = Runtime(
+            self.keyspace,
+            codec,
+            clock=time.time if clock is None else clock,
+            enabled=(not env_disabled()) if enabled is None else enabled,
+            hooks=self._hooks,
+            stats=stats,
+            background_workers=background_workers,
         )
-        self._memory: MemoryStore | None = None
-        self._amemory: AsyncMemoryBackend | None = None
-        if self.settings.kind == "memory":
-            self._memory = MemoryStore(self.settings.maxsize, self.clock)
-            self._memory.notify = self._waiters.deliver
-            self._amemory = AsyncMemoryBackend(self._memory)
-        else:
-            self._listener = FillListener(self._new_client, self._channel, self._waiters.on_message)
-        self._sync: SyncRedisBackend | None = None
-        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncRedisBackend]
-        self._by_loop = weakref.WeakKeyDictionary()
-        self._last_loop: asyncio.AbstractEventLoop | None = None
-        self._last_async: AsyncRedisBackend | None = None
+        family = open_family(self.settings, self.keyspace, self._runtime.deliver, self.clock)
+        self._runtime.stack = Stack(family, self._layers())
+        self._functions: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._shared_stats = SharedStats(
+            self.keyspace,
+            self._stats_client,
+            to_seconds_or_none(share_stats, name="share_stats"),
+            stats.totals,
+        )
         _LIVE.add(self)
 
-    def _after_fork(self) -> None:
-        """In a forked child: threads, locks held by them and event loops did not survive.
+    def _layers(self) -> list[LayerSpec]:
+        return [Timing(self._hooks.emit)] if self._hooks.timed else []
 
-        Start the in-process coordination afresh (flights, waiters, the refresh pool);
-        the listener restarts on its own, and redis-py reopens connections by itself.
-        """
-        self._lock = threading.Lock()
-        self._flights = Flights()
-        self._waiters = Waiters()
-        self._background = Background(self._background.max_workers)
-        if self._memory is not None:
-            self._memory._lock = threading.RLock()
-            self._memory.notify = self._waiters.deliver
-        elif self._listener is not None:
-            self._listener = FillListener(self._new_client, self._channel, self._waiters.on_message)
-        self._by_loop = weakref.WeakKeyDictionary()
-        self._last_loop, self._last_async = None, None
+    @property
+    def _family(self) -> Any:
+        assert self._runtime.stack is not None
+        return self._runtime.stack.family
+
+    def _after_fork(self) -> None:
+        self._runtime.after_fork()
         for fn in list(self._functions):
             fn._refreshing = set()  # refreshes in flight at the fork ran in the parent
 
     def __repr__(self) -> str:
         return f"Cache({self.settings.display_url!r}, namespace={self.namespace!r})"
 
+    # -- what the runtime holds, for users and tools ---------------------------------------
+
+    @property
+    def enabled(self) -> bool:
+        return self._runtime.enabled
+
+    @enabled.setter
+    def enabled(self, value: bool) -> None:
+        self._runtime.enabled = value
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self._runtime.clock
+
     @property
     def backend_kind(self) -> str:
         """``"memory"`` or ``"redis"``."""
         return self.settings.kind
 
-    # -- backends -----------------------------------------------------------------------
+    @property
+    def hooks(self) -> tuple[Hook, ...]:
+        """The hooks events go to, the built-in statistics and log hooks first."""
+        return self._hooks.all
 
-    def _sync_backend(self) -> SyncBackend:
-        if self._memory is not None:
-            return self._memory
-        backend = self._sync
-        if backend is None:
-            with self._lock:
-                if self._sync is None:
-                    self._sync = SyncRedisBackend(self._new_client())
-                backend = self._sync
-        return backend
+    def add_hook(self, hook: Hook) -> None:
+        """Send every event from now on to ``hook`` as well."""
+        timed = self._hooks.timed
+        self._hooks.add(hook)
+        if self._hooks.timed and not timed:
+            assert self._runtime.stack is not None
+            self._runtime.stack.relayer(self._layers())
 
-    def _async_backend(self) -> AsyncBackend:
-        if self._amemory is not None:
-            return self._amemory
-        loop = asyncio.get_running_loop()
-        if loop is self._last_loop and self._last_async is not None:
-            return self._last_async
-        backend = self._by_loop.get(loop)
-        if backend is None:
-            backend = AsyncRedisBackend(self._new_async_client())
-            self._by_loop[loop] = backend
-        self._last_loop, self._last_async = loop, backend
-        return backend
+    def full_key(self, key: str) -> str:
+        """The backend key that ``key`` is stored under."""
+        return self._key(key)
 
-    def _client_kwargs(self, retry: object) -> dict[str, Any]:
-        # A cache must fail fast: a Redis that does not answer costs the caller a short
-        # timeout and one quick retry, then the function runs uncached. The URL can say
-        # otherwise (socket_timeout=..., socket_connect_timeout=...).
-        kwargs: dict[str, Any] = {"socket_timeout": 2.0, "socket_connect_timeout": 1.0}
-        kwargs.update(self.settings.redis_kwargs)
-        kwargs.setdefault("retry", retry)
-        return kwargs
-
-    def _new_client(self) -> redis.Redis:
-        retry = redis.retry.Retry(redis.backoff.ExponentialBackoff(cap=0.05, base=0.005), 1)
-        return redis.Redis(**self._client_kwargs(retry))
-
-    def _new_async_client(self) -> redis.asyncio.Redis:
-        retry = redis.asyncio.retry.Retry(redis.backoff.ExponentialBackoff(cap=0.05, base=0.005), 1)
-        return redis.asyncio.Redis(**self._client_kwargs(retry))
-
-    def _listener_ready(self) -> bool:
-        return self._listener is None or self._listener.ready
-
-    def _start_listener(self) -> None:
-        """Subscribe to fill notifications (once per process); waiters fall back to their
-        time limit if Redis cannot be reached for it."""
-        if self._listener is not None and not self._listener.ensure():
-            warn_throttled("listener-start", "redmemo: could not subscribe to fill notifications")
-
-    def _report_backend_error(self, exc: BackendError) -> None:
-        warn_throttled(
-            "backend", "redmemo: %s unreachable, calling functions uncached: %s", self, exc
-        )
+    # -- statistics --------------------------------------------------------------------------
 
     def stats(self, reset: bool = False) -> dict[str, int]:
         """The counters of every function decorated with this cache, summed (this process)."""
         return merge(fn.stats(reset) for fn in list(self._functions))
 
     def _stats_client(self) -> redis.Redis:
-        backend = self._sync_backend()
-        if not isinstance(backend, SyncRedisBackend):
+        family = self._family
+        if not isinstance(family, RedisFamily):
             raise ConfigurationError("statistics are shared through Redis; this cache is memory")
-        return backend.client
+        return family.sync().client
 
     def flush_stats(self) -> None:
         """Add what this process counted since its last flush to the totals in Redis."""
-        if self._memory is None:
-            self._shared_stats.flush(list(self._functions))
+        if isinstance(self._family, RedisFamily):
+            self._shared_stats.flush()
 
     def shared_stats(self) -> dict[str, dict[str, int]]:
         """Each function's counters summed over every process that flushed them.
@@ -237,13 +200,13 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
         :meth:`flush_stats` first to include this process's latest counts. On the memory
         backend, which no other process shares, these are this process's counters.
         """
-        if self._memory is not None:
-            return {fn.stats_name: fn.stats() for fn in list(self._functions)}
+        if not isinstance(self._family, RedisFamily):
+            return self._runtime.stats.totals()
         return self._shared_stats.read()
 
     def _function_added(self) -> None:
-        if self._memory is None:
-            self._shared_stats.start(lambda: list(self._functions))
+        if isinstance(self._family, RedisFamily):
+            self._shared_stats.start()
 
     # -- lifetime -------------------------------------------------------------------------
 
@@ -252,27 +215,22 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
 
         The cache stays usable: each of them starts again when it is next needed.
         """
-        if self._listener is not None:
-            self._listener.stop()
-        self._background.shutdown(wait=True)
-        if self._shared_stats.interval is not None and self._memory is None and self._functions:
+        self._runtime.background.shutdown(wait=True)
+        sharing = self._shared_stats.interval is not None and self._functions
+        if sharing and isinstance(self._family, RedisFamily):
             self._shared_stats.stop()
             self.flush_stats()
-        with self._lock:
-            backend, self._sync = self._sync, None
-        if backend is not None:
-            backend.close()
+        self._family.close()
+        assert self._runtime.stack is not None
+        self._runtime.stack.forget()
 
     async def aclose(self) -> None:
         """Finish this loop's background refreshes, release its async connections, and
         everything :meth:`close` releases."""
-        await self._background.drain()
-        loop = asyncio.get_running_loop()
-        backend = self._by_loop.pop(loop, None)
-        if self._last_loop is loop:
-            self._last_loop, self._last_async = None, None
-        if backend is not None:
-            await backend.close()
+        await self._runtime.background.drain()
+        await self._family.aclose()
+        assert self._runtime.stack is not None
+        self._runtime.stack.forget()
         await asyncio.to_thread(self.close)
 
     def __enter__(self) -> Cache:
@@ -296,9 +254,3 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
-
-    # -- introspection used by tests and tools -------------------------------------------
-
-    def full_key(self, key: str) -> str:
-        """The backend key that ``key`` is stored under (the namespace prefix added)."""
-        return self._key(key)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .durations import to_seconds
+from .core.durations import to_seconds
 from .errors import ConfigurationError, InvalidTTLError
 
 __all__ = ["BackendSettings", "env_disabled", "parse_url", "resolve_settings"]

@@ -5,19 +5,17 @@ from __future__ import annotations
 import inspect
 import weakref
 from collections.abc import Callable, Coroutine, Iterable
-from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, overload
+from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
 from ._async.function import AsyncCachedFunction
 from ._sync.function import SyncCachedFunction
-from .durations import Duration
+from .core.durations import Duration
+from .core.serializers import SerializerSpec
+from .core.templates import Args
 from .errors import ConfigurationError
-from .nodes import Node
-from .options import NODE_DEFAULTS, Options
-from .serializers import SerializerSpec
-from .templates import Args
-
-if TYPE_CHECKING:
-    from .cache import Cache
+from .keydesign.nodes import Node
+from .options import Options
+from .runtime import Runtime
 
 __all__ = ["DecoratorMixin"]
 
@@ -48,6 +46,7 @@ class DecoratorMixin:
     """Makes a ``Cache`` usable as ``@cache`` and ``@cache(ttl=..., refresh=...)``."""
 
     _functions: weakref.WeakSet[Any]
+    _runtime: Runtime
     default_ttl: float | None
 
     @overload
@@ -85,31 +84,7 @@ class DecoratorMixin:
         on_miss: Callable[[str, Args], None] | None = None,
     ) -> Decorator: ...
 
-    def __call__(
-        self,
-        fn: Callable[..., Any] | None = None,
-        /,
-        *,
-        ttl: Duration | None = None,
-        refresh: Duration | None = None,
-        stale_if_error: Duration | None = None,
-        early: bool | float = False,
-        lease: Duration | None = None,
-        wait_timeout: Duration | None = None,
-        wait: bool = True,
-        default: Any = None,
-        skip: bool | Callable[[inspect.BoundArguments], bool] = False,
-        unless: Callable[[Any], bool] | None = None,
-        ignore: Iterable[str] = (),
-        version: int | str | None = None,
-        serializer: SerializerSpec | None = None,
-        key: str | Callable[[Args], str] | None = None,
-        node: type[Node] | Callable[[Args], Node] | None = None,
-        tags: Iterable[str] | Callable[[Args], Iterable[str]] = (),
-        depends_on: Iterable[str] | Callable[[Args], Iterable[str]] = (),
-        on_hit: Callable[[str, Any, Args], None] | None = None,
-        on_miss: Callable[[str, Args], None] | None = None,
-    ) -> Any:
+    def __call__(self, fn: Callable[..., Any] | None = None, /, **options: Any) -> Any:
         """Cache the results of a function, sync or async.
 
         ``ttl``: never serve a value older than this (the cache's ``ttl`` if not given).
@@ -126,36 +101,13 @@ class DecoratorMixin:
         the key; ``node``: a Node (class or callable) that makes it. ``tags`` and
         ``depends_on``: templates (or a callable) of tags and keys the entry is invalidated
         with. ``on_hit(key, value, c)`` / ``on_miss(key, c)``: callbacks.
+
+        Every option is declared once, in :class:`redmemo.options.Options`.
         """
-        raw: dict[str, Any] = {
-            "ttl": ttl,
-            "refresh": refresh,
-            "stale_if_error": stale_if_error,
-            "early": early,
-            "lease": lease,
-            "wait_timeout": wait_timeout,
-            "wait": wait,
-            "default": default,
-            "skip": skip,
-            "unless": unless,
-            "ignore": ignore,
-            "version": version,
-            "serializer": serializer,
-            "cache_ttl": self.default_ttl,
-            "key": key,
-            "node": node,
-            "tags": tags,
-            "depends_on": depends_on,
-            "on_hit": on_hit,
-            "on_miss": on_miss,
-        }
-        raw["explicit"] = frozenset(
-            name for name in NODE_DEFAULTS if raw[name] is not None and raw[name] is not False
-        )
-        options = Options.build(**raw)
+        checked = Options.build(options, self.default_ttl)
         if fn is None:
-            return lambda target: self._decorate(target, options, raw)
-        return self._decorate(fn, options, raw)
+            return lambda target: self._decorate(target, checked, options)
+        return self._decorate(fn, checked, options)
 
     def _decorate(self, fn: Any, options: Options, raw: dict[str, Any]) -> Any:
         # @cache above @classmethod / @staticmethod: cache the function inside, rewrap it.
@@ -168,16 +120,19 @@ class DecoratorMixin:
                 f"{getattr(fn, '__qualname__', fn)} is a generator: cache a function that "
                 "returns a list instead"
             )
-        cache: Cache = self  # type: ignore[assignment]
+        cache: Any = self
         wrapped: Any
         if _is_async(fn):
-            wrapped = AsyncCachedFunction(cache, fn, options, raw)
+            wrapped = AsyncCachedFunction(cache, self._runtime, fn, options, raw)
             _mark_coroutine_function(wrapped)
         else:
-            wrapped = SyncCachedFunction(cache, fn, options, raw)
+            wrapped = SyncCachedFunction(cache, self._runtime, fn, options, raw)
         self._functions.add(wrapped)
-        cache._function_added()
+        self._function_added()
         return wrapped
+
+    def _function_added(self) -> None:
+        """Called for each decorated function (the cache starts shared statistics)."""
 
 
 def _mark_coroutine_function(obj: Any) -> None:

@@ -1,133 +1,177 @@
-"""The decorator's options, checked once when a function is decorated."""
+"""The decorator's options, declared once: each field of :class:`Options` is one option,
+with its default, its check and whether a node's ``Meta`` may default it.
+
+The decorator's typed signature (``decorator.py``) lists the same names for type checkers;
+a test holds the two together, and node ``Meta`` options derive from here.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from .durations import Duration, to_seconds_or_none
+from .core.durations import to_seconds_or_none
+from .core.policy import early_beta
 from .errors import ConfigurationError
-from .policy import early_beta
-from .serializers import SerializerSpec
 
-__all__ = ["Options"]
+__all__ = ["DEFAULT_LEASE", "NODE_DEFAULTS", "OPTION_NAMES", "Options"]
 
 DEFAULT_LEASE = 30.0
-# The options a node's Meta can default (see nodes.py); tags are the node's own.
-NODE_DEFAULTS = frozenset({"ttl", "refresh", "stale_if_error", "early", "lease", "wait_timeout"})
+
+Check = Callable[[Any], Any]
+
+
+def _option(default: Any, check: Check, *, node: bool = False) -> Any:
+    return field(default=default, metadata={"check": check, "node": node})
+
+
+def _seconds(name: str) -> Check:
+    return lambda value: to_seconds_or_none(value, name=name)
+
+
+def _bool(name: str) -> Check:
+    def check(value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ConfigurationError(f"{name} must be True or False, got {value!r}")
+        return value
+
+    return check
+
+
+def _callable_or_none(name: str, what: str) -> Check:
+    def check(value: Any) -> Any:
+        if value is not None and not callable(value):
+            raise ConfigurationError(f"{name} must be {what}, or None")
+        return value
+
+    return check
+
+
+def _early(value: Any) -> float:
+    try:
+        return early_beta(value)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
+def _skip(value: Any) -> Any:
+    if not isinstance(value, bool) and not callable(value):
+        raise ConfigurationError("skip must be a bool or a callable on the bound arguments")
+    return value
+
+
+def _ignore(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+def _version(value: Any) -> Any:
+    if value is not None and (not isinstance(value, (int, str)) or isinstance(value, bool)):
+        raise ConfigurationError(f"version must be an int or a str, got {value!r}")
+    return value
+
+
+def _templates(name: str) -> Check:
+    def check(value: Any) -> Any:
+        if isinstance(value, str):
+            raise ConfigurationError(
+                f"{name} takes a list of templates (or a callable), not one str"
+            )
+        return value
+
+    return check
+
+
+def _any(value: Any) -> Any:
+    return value
 
 
 @dataclass(frozen=True)
 class Options:
-    ttl: float | None
-    refresh: float | None
-    stale_if_error: float | None
-    beta: float
-    lease: float
-    wait_timeout: float
-    wait: bool
-    default: Any
-    skip: bool | Callable[[inspect.BoundArguments], bool]
-    unless: Callable[[Any], bool] | None
-    ignore: tuple[str, ...]
-    version: int | str | None
-    serializer: SerializerSpec | None
-    key: str | Callable[[Any], str] | None = None
-    node: Any = None
-    tags: Any = ()
-    depends_on: Any = ()
-    on_hit: Callable[[str, Any, Any], None] | None = None
-    on_miss: Callable[[str, Any], None] | None = None
-    explicit: frozenset[str] = frozenset()
+    """Every option of ``@cache(...)``, checked and converted when decorating."""
+
+    # Never serve a value older than this (the cache's ``ttl`` if not given).
+    ttl: float | None = _option(None, _seconds("ttl"), node=True)
+    # Past this age, serve the value but recompute it once in the background.
+    refresh: float | None = _option(None, _seconds("refresh"), node=True)
+    # When recomputing fails, serve the last value this much longer.
+    stale_if_error: float | None = _option(None, _seconds("stale_if_error"), node=True)
+    # Refresh hot keys early (XFetch); stored as its beta (True: 1.0, False: 0).
+    early: float = _option(False, _early, node=True)
+    # How long one computation may hold a key before others take over (the seed's
+    # `retry`); default: refresh, else 30 s.
+    lease: float = _option(None, _seconds("lease"), node=True)
+    # How long callers wait for another's computation; default: the lease.
+    wait_timeout: float = _option(None, _seconds("wait_timeout"), node=True)
+    # False: a miss returns `default` at once and fills in the background.
+    wait: bool = _option(True, _bool("wait"))
+    default: Any = _option(None, _any)
+    # Bypass the cache: a bool, or a callable on the bound arguments.
+    skip: bool | Callable[[inspect.BoundArguments], bool] = _option(False, _skip)
+    # A callable on the result; when true, the result is not stored.
+    unless: Callable[[Any], bool] | None = _option(
+        None, _callable_or_none("unless", "a callable on the result")
+    )
+    # Parameters left out of the key.
+    ignore: tuple[str, ...] = _option((), _ignore)
+    # Moves every key of the function at once.
+    version: int | str | None = _option(None, _version)
+    serializer: Any = _option(None, _any)
+    # A template ("user:{user_id}") or a callable on the arguments giving the key.
+    key: str | Callable[[Any], str] | None = _option(None, _any)
+    # A Node class (or a callable returning a Node) that makes the key.
+    node: Any = _option(None, _any)
+    # Templates (or a callable) of the tags and keys the entry is invalidated with.
+    tags: Any = _option((), _templates("tags"))
+    depends_on: Any = _option((), _templates("depends_on"))
+    on_hit: Callable[[str, Any, Any], None] | None = _option(
+        None, _callable_or_none("on_hit", "a callable")
+    )
+    on_miss: Callable[[str, Any], None] | None = _option(
+        None, _callable_or_none("on_miss", "a callable")
+    )
+    # The node-defaultable options the decorator gave itself (a node's Meta gives the rest).
+    explicit: frozenset[str] = field(default=frozenset(), metadata={"internal": True})
 
     @classmethod
-    def build(
-        cls,
-        *,
-        ttl: Duration | None,
-        refresh: Duration | None,
-        stale_if_error: Duration | None,
-        early: bool | float,
-        lease: Duration | None,
-        wait_timeout: Duration | None,
-        wait: bool,
-        default: Any,
-        skip: bool | Callable[[inspect.BoundArguments], bool],
-        unless: Callable[[Any], bool] | None,
-        ignore: Iterable[str],
-        version: int | str | None,
-        serializer: SerializerSpec | None,
-        cache_ttl: float | None,
-        key: str | Callable[[Any], str] | None = None,
-        node: Any = None,
-        tags: Any = (),
-        depends_on: Any = (),
-        on_hit: Callable[[str, Any, Any], None] | None = None,
-        on_miss: Callable[[str, Any], None] | None = None,
-        explicit: frozenset[str] = frozenset(),
-    ) -> Options:
-        ttl_s = to_seconds_or_none(ttl, name="ttl")
-        if ttl_s is None:
-            ttl_s = cache_ttl
-        refresh_s = to_seconds_or_none(refresh, name="refresh")
-        if refresh_s is not None and ttl_s is not None and refresh_s >= ttl_s:
+    def build(cls, raw: Mapping[str, Any], cache_ttl: float | None = None) -> Options:
+        """Check ``raw`` (option name -> value as given) and convert it."""
+        unknown = set(raw) - OPTION_NAMES
+        if unknown:
             raise ConfigurationError(
-                f"refresh ({refresh_s:g}s) must be shorter than ttl ({ttl_s:g}s): after refresh "
+                f"unknown option(s) {sorted(unknown)} for @cache; "
+                f"the options are {sorted(OPTION_NAMES)}"
+            )
+        values: dict[str, Any] = {}
+        for spec in _SPECS:
+            values[spec.name] = spec.metadata["check"](raw.get(spec.name, spec.default))
+        if values["ttl"] is None:
+            values["ttl"] = cache_ttl
+        ttl, refresh = values["ttl"], values["refresh"]
+        if refresh is not None and ttl is not None and refresh >= ttl:
+            raise ConfigurationError(
+                f"refresh ({refresh:g}s) must be shorter than ttl ({ttl:g}s): after refresh "
                 "a value is recomputed in the background, after ttl it is never served"
             )
-        try:
-            beta = early_beta(early)
-        except ValueError as exc:
-            raise ConfigurationError(str(exc)) from None
-        # The seed's `retry`: how long one computation may hold the key before others may
-        # take over. Without a value: the refresh age, else 30 s.
-        lease_s = to_seconds_or_none(lease, name="lease") or refresh_s or DEFAULT_LEASE
-        wait_s = to_seconds_or_none(wait_timeout, name="wait_timeout") or lease_s
-        if not isinstance(wait, bool):
-            raise ConfigurationError(f"wait must be True or False, got {wait!r}")
-        if not isinstance(skip, bool) and not callable(skip):
-            raise ConfigurationError("skip must be a bool or a callable on the bound arguments")
-        if unless is not None and not callable(unless):
-            raise ConfigurationError("unless must be a callable on the result, or None")
-        if isinstance(ignore, str):
-            ignore = (ignore,)
-        if version is not None and (
-            not isinstance(version, (int, str)) or isinstance(version, bool)
-        ):
-            raise ConfigurationError(f"version must be an int or a str, got {version!r}")
-        if key is not None and node is not None:
+        values["lease"] = values["lease"] or refresh or DEFAULT_LEASE
+        values["wait_timeout"] = values["wait_timeout"] or values["lease"]
+        if values["key"] is not None and values["node"] is not None:
             raise ConfigurationError("give key= or node=, not both: a node makes the key")
-        for name, hook in (("on_hit", on_hit), ("on_miss", on_miss)):
-            if hook is not None and not callable(hook):
-                raise ConfigurationError(f"{name} must be a callable")
-        if isinstance(tags, str) or isinstance(depends_on, str):
-            raise ConfigurationError(
-                "tags and depends_on take a list of templates (or a callable), not one str"
-            )
-        return cls(
-            ttl=ttl_s,
-            refresh=refresh_s,
-            stale_if_error=to_seconds_or_none(stale_if_error, name="stale_if_error"),
-            beta=beta,
-            lease=lease_s,
-            wait_timeout=wait_s,
-            wait=wait,
-            default=default,
-            skip=skip,
-            unless=unless,
-            ignore=tuple(ignore),
-            version=version,
-            serializer=serializer,
-            key=key,
-            node=node,
-            tags=tags,
-            depends_on=depends_on,
-            on_hit=on_hit,
-            on_miss=on_miss,
-            explicit=explicit,
+        explicit = frozenset(
+            name
+            for name in NODE_DEFAULTS
+            if raw.get(name) is not None and raw.get(name) is not False
         )
+        return cls(**values, explicit=explicit)
+
+    @property
+    def beta(self) -> float:
+        """The XFetch beta of early refresh (0: off)."""
+        return self.early
 
     @property
     def backend_ttl_ms(self) -> int | None:
@@ -139,3 +183,14 @@ class Options:
     @property
     def lease_ms(self) -> int:
         return max(1, round(self.lease * 1000))
+
+
+_SPECS = tuple(f for f in dataclasses.fields(Options) if not f.metadata.get("internal"))
+OPTION_NAMES = frozenset(f.name for f in _SPECS)
+# The options a node's Meta can default (see keydesign/nodes.py).
+NODE_DEFAULTS = frozenset(f.name for f in _SPECS if f.metadata["node"])
+
+
+def option_defaults() -> dict[str, Any]:
+    """Each option's default as the decorator's signature must show it."""
+    return {f.name: f.default for f in _SPECS}

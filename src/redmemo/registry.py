@@ -17,6 +17,7 @@ from typing import Any
 
 from .cache import Cache
 from .errors import ConfigurationError
+from .keydesign.nodes import set_alias_resolver
 
 __all__ = ["CacheRegistry", "caches"]
 
@@ -99,3 +100,5 @@ class CacheRegistry(Mapping[str, Cache]):
 
 
 caches = CacheRegistry()
+# Node classes name their cache by alias (Meta.cache = "name"); they find it here.
+set_alias_resolver(caches.__getitem__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from redmemo.glob import compile_glob, escape_glob
+from redmemo.core.glob import compile_glob, escape_glob
 from tests.support.servers import RedisServer
 
 KEYS = ["a", "ab", "abc", "a*c", "a?c", "a[b]c", "x:y", "a\\b", "ns:1", "ns:10", "ns2:1", "bc"]

@@ -56,13 +56,52 @@ def test_argument_values_cannot_break_out_of_their_place(decorate: Callable[...,
         return name
 
     fn = decorate(load, key="user:{name}", ttl=60)
-    hostile = fn.wrapped.key("x}*{?[a]%")
-    assert hostile == fn.cache.full_key("user:x%7D%2A%7B%3F%5Ba%5D%25")
-    assert fn.wrapped.key("a*") != fn.wrapped.key("a%2A")  # escaping is injective
-    assert hostile.startswith(fn.cache.namespace + ":")
+    hostile = "x}*{?[a]%"
+    key = fn.wrapped.key(hostile)
+    assert fn.cache.keyspace.body(key) == "user:" + hostile  # the text, unchanged
+    assert key.count("{") == 1  # one hash tag, the keyspace's own
+    assert fn.wrapped.key("a*") != fn.wrapped.key("a%2A")
+    assert fn.cache.keyspace.kind(key) == "entry"
     fn("a*")
-    assert fn.cache.invalidate_pattern("user:a\\*") == 0  # the literal "a*" is escaped
+    fn("ab")
+    assert fn.cache.invalidate_pattern("user:a\\*") == 1  # the literal "a*" only
+    assert fn.cache.exists("user:ab")
     assert fn.cache.invalidate_pattern("user:a*") == 1
+
+
+def test_invalidating_by_the_text_of_the_template_reaches_any_value(
+    decorate: Callable[..., Any],
+) -> None:
+    body = Counter()
+
+    def load(name: str) -> Any:
+        return body(name)
+
+    fn = decorate(load, key="user:{name}", ttl=60, tags=["t:{name}"])
+    hostile = ["a?b", "50%", "x*", "{y}", "[z]", "__tag__:t2", "#lease:{q}", "é\\"]
+    for name in hostile:
+        fn(name)
+    for name in hostile:
+        assert fn.cache.invalidate("user:" + name) == 1, name
+        fn(name)
+        assert fn.cache.invalidate_tags("t:" + name) == 1, name
+    assert body.calls == 2 * len(hostile)
+
+
+def test_a_bare_template_field_cannot_name_an_internal_key(
+    decorate: Callable[..., Any],
+) -> None:
+    body = Counter()
+
+    def load(x: str) -> Any:
+        return body(x)
+
+    fn = decorate(load, key="{x}", ttl=60, tags=["t2"])
+    fn("#tag:{t2}")  # a value shaped like the tag index's own key
+    fn("other")
+    assert fn.cache.invalidate_tags("t2") == 2  # the tag still reaches both entries
+    fn("#tag:{t2}")
+    assert body.calls == 3
 
 
 def test_a_bad_template_fails_when_decorating(make_cache: Callable[..., redmemo.Cache]) -> None:
@@ -206,19 +245,21 @@ def test_tag_bookkeeping_shrinks_when_entries_expire(
 ) -> None:
     clock = Clock()
     cache = make_cache(clock=clock)
-    fn = decorate(Counter(), cache=cache, ttl=0.2, tags=["t:{values[0]}", "all"])
+    # A registration lasts as long as the fill (its lease) and the entry it stores.
+    fn = decorate(Counter(), cache=cache, ttl=0.2, lease=0.3, tags=["t:{values[0]}", "all"])
     for i in range(50):
         fn(i)
-    index = cache._index_name("tag", "all")
+    index = cache.keyspace.tag("all")
     if backend == "redis":
         assert cache.raw("ZCARD", index) == 50
         assert fn.settle(lambda: cache.raw("EXISTS", index) == 0, timeout=10)
-        assert not cache.raw("KEYS", cache.namespace + ":__tag__:*")
+        assert not cache.raw("KEYS", cache.keyspace.prefix + "#*")
     else:
-        assert len(cache._memory._indexes) > 50  # type: ignore[union-attr]
+        store = cache._family.store
+        assert len(store.indexes) > 50
         clock.advance(1)
         cache.set("any-write", 1)  # writes sweep what expired
-        assert cache._memory._indexes == {}  # type: ignore[union-attr]
+        assert store.indexes == {}
 
 
 def test_dependencies_are_invalidated_through_the_key_they_depend_on(

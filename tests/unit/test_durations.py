@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from redmemo.durations import to_seconds, to_seconds_or_none
+from redmemo.core.durations import to_seconds, to_seconds_or_none
 from redmemo.errors import InvalidTTLError
 
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from redmemo.entry import HEADER_SIZE, EntryCodec, is_counter
+from redmemo.core.entry import HEADER_SIZE, EntryCodec, is_counter
 from redmemo.errors import ConfigurationError, SerializationError
-from redmemo.serializers import (
+from redmemo.core.serializers import (
     JsonSerializer,
     MsgpackSerializer,
     PairSerializer,

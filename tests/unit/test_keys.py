@@ -18,9 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import redmemo
-from redmemo.keys import KeyMaker, stable_digest
+from redmemo.core.keys import KeyMaker, stable_digest
+from redmemo.core.keyspace import Keyspace
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+NS = Keyspace("ns")
 
 
 def digest(value: Any) -> str:
@@ -31,7 +35,7 @@ def f(a: Any, b: Any = 2, *args: Any, c: Any = 3, **kwargs: Any) -> None: ...
 
 
 def test_equivalent_calls_share_a_key() -> None:
-    keys = KeyMaker(f, prefix="ns:")
+    keys = KeyMaker(f, entry=NS.entry)
     assert keys.key((1,), {}) == keys.key((1, 2), {}) == keys.key((), {"a": 1, "b": 2})
     assert keys.key((1,), {"c": 3}) == keys.key((1,), {})
     assert keys.key((1,), {"z": 1, "y": 2}) == keys.key((1,), {"y": 2, "z": 1})
@@ -39,9 +43,10 @@ def test_equivalent_calls_share_a_key() -> None:
 
 
 def test_the_key_layout() -> None:
-    key = KeyMaker(f, prefix="ns:", version=3).key((1,), {})
-    assert key.startswith(f"ns:{__name__}.f:v3:{{")
+    key = KeyMaker(f, entry=NS.entry, version=3).key((1,), {})
+    assert key.startswith(f"ns:{{{__name__}.f:v3:")
     assert key.endswith("}")
+    assert NS.body(key) == f"{__name__}.f:v3:" + key[len(f"ns:{{{__name__}.f:v3:") : -1]
 
 
 @pytest.mark.parametrize(
@@ -141,7 +146,7 @@ class Keyed:
 
 
 def test_an_argument_without_a_stable_form_is_refused_by_name() -> None:
-    keys = KeyMaker(f, prefix="ns:")
+    keys = KeyMaker(f, entry=NS.entry)
     with pytest.raises(redmemo.UnstableKeyError, match=r"argument 'b' is a Plain.*__cache_key__"):
         keys.key((1, Plain()), {})
     with pytest.raises(redmemo.UnstableKeyError, match="argument 'a'"):
@@ -222,7 +227,7 @@ def test_bound_method_helpers_bind_the_instance() -> None:
 
 def test_ignore_must_name_real_parameters() -> None:
     with pytest.raises(ValueError, match="ignore= names"):
-        KeyMaker(f, prefix="ns:", ignore=("nope",))
+        KeyMaker(f, entry=NS.entry, ignore=("nope",))
 
 
 def test_the_same_call_has_the_same_key_in_a_fresh_interpreter() -> None:
@@ -247,7 +252,7 @@ def test_the_same_call_has_the_same_key_in_a_fresh_interpreter() -> None:
         for seed in ("0", "1", "12345")
     }
     assert len(keys) == 1
-    assert next(iter(keys)).startswith("fresh:app.load:{")
+    assert next(iter(keys)).startswith("fresh:{app.load:")
 
 
 def _canonical(value: Any) -> Any:
@@ -287,7 +292,7 @@ arguments = st.recursive(
 @settings(max_examples=300)
 @given(st.lists(st.tuples(arguments, arguments), min_size=2, max_size=30))
 def test_no_two_different_argument_tuples_share_a_key(calls: list[tuple[Any, Any]]) -> None:
-    keys = KeyMaker(f, prefix="ns:")
+    keys = KeyMaker(f, entry=NS.entry)
     seen: dict[str, Any] = {}
     for a, b in calls:
         key = keys.key((a, b), {})
@@ -308,7 +313,7 @@ def g(a: Any, /, b: Any, c: Any = 3, *, d: Any, e: Any = 5) -> None: ...
     ],
 )
 def test_the_fast_binder_agrees_with_signature_bind(args: Any, kwargs: Any) -> None:
-    keys = KeyMaker(g, prefix="ns:")
+    keys = KeyMaker(g, entry=NS.entry)
     assert keys.arguments(args, kwargs) == dict(keys.bind(args, kwargs).arguments)
     assert list(keys.arguments(args, kwargs)) == list(keys.bind(args, kwargs).arguments)
 
@@ -324,13 +329,13 @@ def test_the_fast_binder_agrees_with_signature_bind(args: Any, kwargs: Any) -> N
     ],
 )
 def test_the_fast_binder_raises_what_python_raises(args: Any, kwargs: Any) -> None:
-    keys = KeyMaker(g, prefix="ns:")
+    keys = KeyMaker(g, entry=NS.entry)
     with pytest.raises(TypeError):
         keys.key(args, kwargs)
 
 
 def test_remembered_keys_keep_equal_values_of_other_types_apart() -> None:
-    keys = KeyMaker(f, prefix="ns:")
+    keys = KeyMaker(f, entry=NS.entry)
     first = [keys.key((v,), {}) for v in (1, True, 1.0, "1", b"1", None, 0, False, -0.0, 0.0)]
     again = [keys.key((v,), {}) for v in (1, True, 1.0, "1", b"1", None, 0, False, -0.0, 0.0)]
     assert first == again

@@ -7,8 +7,8 @@ import logging
 import pytest
 
 from redmemo._log import reset_throttle, warn_throttled
-from redmemo.entry import EntryCodec
-from redmemo.serializers import PickleSerializer
+from redmemo.core.entry import EntryCodec
+from redmemo.core.serializers import PickleSerializer
 
 
 def test_a_recurring_problem_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from redmemo.entry import Entry
-from redmemo.policy import State, classify, early_beta
+from redmemo.core.entry import Entry
+from redmemo.core.policy import State, classify, early_beta
 
 
 def entry(

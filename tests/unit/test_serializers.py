@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 import redmemo
-from redmemo.serializers import resolve_serializer
+from redmemo.core.serializers import resolve_serializer
 
 
 @pytest.mark.parametrize(

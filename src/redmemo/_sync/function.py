@@ -3,6 +3,7 @@
 
 Reading order: ``__call__`` -> ``_get_or_compute`` (the hit path: one GET) -> ``_fill``
 (in-process flight) -> ``_fill_leased`` (cross-process lease, waiting) -> ``_compute``.
+All it knows of its cache is the :class:`~redmemo.runtime.Runtime`.
 """
 
 from __future__ import annotations
@@ -12,20 +13,32 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 from .._compat import SyncCompat
-from ..bound import BoundCachedFunction
-from ..design import Design
-from ..entry import Entry
+from ..coordination.leases import LeaseMode, LeaseStatus, Notice, new_token
+from ..core.entry import Entry
+from ..core.policy import State, classify
 from ..errors import BackendError, SerializationError
-from ..leases import LeaseMode, LeaseStatus, Notice, new_token
+from ..events import (
+    BackendFailure,
+    Default,
+    Event,
+    Failure,
+    Fill,
+    Hit,
+    Miss,
+    Overtaken,
+    Refresh,
+    Stale,
+    Takeover,
+    Wait,
+)
+from ..keydesign.bound import BoundCachedFunction
+from ..keydesign.design import Design
+from ..keydesign.nodes import CacheLike
 from ..options import NODE_DEFAULTS, Options
-from ..policy import State, classify
-from ..stats import Stats
-
-if TYPE_CHECKING:
-    from ..cache import Cache
+from ..runtime import Runtime
 
 __all__ = ["SyncCachedFunction"]
 
@@ -42,7 +55,8 @@ class SyncCachedFunction(Generic[P, T]):
 
     def __init__(
         self,
-        cache: Cache,
+        cache: CacheLike,
+        runtime: Runtime,
         fn: Callable[P, T],
         options: Options,
         raw_options: dict[str, Any] | None = None,
@@ -50,22 +64,22 @@ class SyncCachedFunction(Generic[P, T]):
         functools.update_wrapper(self, fn)
         self.function = fn
         self.cache = cache
+        self._runtime = runtime
         self.options = options
-        self.design = Design(cache, fn, options)
+        self.design = Design(cache, runtime.keyspace, fn, options)
         self.design.adopt_node_meta = self._adopt_node_meta
         self.keys = self.design.keys
         self.stats_name = self.design.stats_name
-        self.stats_counter = Stats()
-        self._codec = cache._codec_for(options.serializer)
+        self._codec = runtime.codec.for_serializer(options.serializer)
         self._refreshing: set[str] = set()
         self._skip = options.skip
-        self._callbacks = self.design.has_callbacks
+        self._own_hook = self.design.callback_hook if self.design.has_callbacks else None
         self._raw_options = raw_options or {}
 
     # -- the public face ----------------------------------------------------------------
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> T:
-        if not self.cache.enabled or (self._skip is not False and self._skips(args, kwargs)):
+        if not self._runtime.enabled or (self._skip is not False and self._skips(args, kwargs)):
             return self.function(*args, **kwargs)
         return self._get_or_compute(self.keys.key(args, kwargs), args, kwargs)
 
@@ -77,24 +91,28 @@ class SyncCachedFunction(Generic[P, T]):
         """Forget this call's result (and what depends on it); a computation of it already
         running will not store its result."""
         key = self.keys.key(args, kwargs)
-        return self.cache._invalidate_full([key]) > 0
+        return self._runtime.sync_backend().invalidate([key]) > 0
 
     def invalidate_all(self) -> int:
         """Forget every result of this function (every process's), without a scan."""
-        return self.cache._invalidate_indexes([self.design.function_index])
+        backend = self._runtime.sync_backend()
+        return backend.invalidate([], [self.design.function_index])
 
     def refresh(self, *args: P.args, **kwargs: P.kwargs) -> T:
         """Compute this call now, store the result (pre-empting any running fill), return it."""
         key = self.keys.key(args, kwargs)
-        backend = self.cache._sync_backend()
+        backend = self._runtime.sync_backend()
         token = new_token()
-        backend.lease(key, token, self.options.lease_ms, LeaseMode.TAKE)
-        self.stats_counter.add("refreshes")
-        return self._compute(key, token, args, kwargs, None)
+        indexes = self.design.early_indexes(self.keys.arguments(args, kwargs))
+        lease = backend.lease(
+            key, token, self.options.lease_ms, LeaseMode.TAKE, indexes, self.options.backend_ttl_ms
+        )
+        self._emit(Refresh(self.stats_name, key, args, kwargs))
+        return self._compute(key, token, lease.started_us, args, kwargs, None)
 
     def stats(self, reset: bool = False) -> dict[str, int]:
         """This function's counters (hits, misses, stale, fills, ...) in this process."""
-        return self.stats_counter.snapshot(reset)
+        return self._runtime.stats.of(self.stats_name).snapshot(reset)
 
     @overload
     def __get__(
@@ -124,40 +142,38 @@ class SyncCachedFunction(Generic[P, T]):
         return bool(self._skip(self.keys.bind(args, kwargs)))  # type: ignore[operator]
 
     def _get_or_compute(self, key: str, args: Any, kwargs: Any) -> T:
-        flight = self.cache._flights.running(key)
+        runtime = self._runtime
+        flight = runtime.flights.running(key)
         if flight is not None:  # this process is computing it now: share, without Redis
             return self._join(key, flight, args, kwargs, None)
         try:
-            raw = self.cache._sync_backend().get(key)
+            raw = runtime.sync_backend().get(key)
         except BackendError as exc:
-            return self._fail_open(exc, args, kwargs)
+            return self._fail_open(exc, key, args, kwargs)
         fallback = None
         if raw is not None:
             entry = self._codec.decode(raw)
             if entry is not None:
-                state = classify(entry, self.cache.clock(), self.options.beta)
+                state = classify(entry, runtime.clock(), self.options.beta)
                 if state is State.FRESH:
-                    self.stats_counter.add("hits")
-                    if self._callbacks:
-                        self.design.hit(key, entry.value, args, kwargs)
+                    self._emit(Hit(self.stats_name, key, args, kwargs, entry.value))
                     return entry.value  # type: ignore[no-any-return]
                 if state is State.STALE:
-                    self.stats_counter.add("stale")
+                    self._emit(Stale(self.stats_name, key, args, kwargs, entry.value))
                     self._start(key, args, kwargs, refresh=True)
                     return entry.value  # type: ignore[no-any-return]
                 fallback = entry  # past ttl, kept only to fall back on if the fill fails
-        self.stats_counter.add("misses")
-        if self._callbacks:
-            self.design.miss(key, args, kwargs)
+        self._emit(Miss(self.stats_name, key, args, kwargs))
         if not self.options.wait:
-            self.stats_counter.add("defaults")
+            self._emit(Default(self.stats_name, key, args, kwargs))
             self._start(key, args, kwargs, refresh=False)
             return self.options.default  # type: ignore[no-any-return]
         return self._fill(key, args, kwargs, fallback)
 
     def _fill(self, key: str, args: Any, kwargs: Any, fallback: Entry | None) -> T:
         """Compute a missing entry once per process: the first caller leads, others join."""
-        flight, leader = self.cache._flights.join(key)
+        flights = self._runtime.flights
+        flight, leader = flights.join(key)
         if not leader:
             return self._join(key, flight, args, kwargs, fallback)
         try:
@@ -169,13 +185,13 @@ class SyncCachedFunction(Generic[P, T]):
             flight.set_result(value)
             return value
         finally:
-            self.cache._flights.land(key, flight)
+            flights.land(key, flight)
 
     def _join(
         self, key: str, flight: Future[object], args: Any, kwargs: Any, fallback: Entry | None
     ) -> T:
         """Wait for this process's computation of ``key`` (bounded by wait_timeout)."""
-        self.stats_counter.add("waits")
+        self._emit(Wait(self.stats_name, key, args, kwargs))
         try:
             shared: Any = SyncCompat.wait(flight, self.options.wait_timeout)
             return shared  # type: ignore[no-any-return]
@@ -184,45 +200,52 @@ class SyncCachedFunction(Generic[P, T]):
 
     def _fill_leased(self, key: str, args: Any, kwargs: Any, fallback: Entry | None) -> T:
         """Compute under the cross-process lease, or wait for whoever holds it."""
-        cache = self.cache
-        backend = cache._sync_backend()
+        runtime = self._runtime
+        options = self.options
+        try:
+            indexes = self.design.early_indexes(self.keys.arguments(args, kwargs))
+        except Exception:
+            # Without its tags the entry could not be invalidated: do not cache it.
+            logger.warning("redmemo: not caching %s: its tags failed", key, exc_info=True)
+            return self._compute_unleased(key, args, kwargs, fallback)
+        backend = runtime.sync_backend()
         token = new_token()
-        deadline = time.monotonic() + self.options.wait_timeout
+        deadline = time.monotonic() + options.wait_timeout
         held_before = False
         force = fallback is not None  # an entry exists but is unusable: replace it
         # Registered before asking for the lease: a result stored after that answer must
         # find us listening.
-        waiter = cache._waiters.register(key)
+        waiter = runtime.waiters.register(key)
         try:
             while True:
                 mode = LeaseMode.FORCE if force else LeaseMode.FILL
-                status, raw, left = backend.lease(key, token, self.options.lease_ms, mode)
-                if status is LeaseStatus.ENTRY:
-                    entry = self._codec.decode(raw)
-                    if entry is not None and entry.expire_at > cache.clock():
+                lease = backend.lease(
+                    key, token, options.lease_ms, mode, indexes, options.backend_ttl_ms
+                )
+                if lease.status is LeaseStatus.ENTRY:
+                    entry = self._codec.decode(lease.entry)
+                    if entry is not None and entry.expire_at > runtime.clock():
                         return entry.value  # type: ignore[no-any-return]
                     fallback = entry or fallback  # unreadable or expired: replace it
                     force = True
                     continue
-                if status is LeaseStatus.ACQUIRED:
+                if lease.status is LeaseStatus.ACQUIRED:
                     if held_before:
-                        self.stats_counter.add("takeovers")
-                    return self._compute(key, token, args, kwargs, fallback)
+                        self._emit(Takeover(self.stats_name, key, args, kwargs))
+                    return self._compute(key, token, lease.started_us, args, kwargs, fallback)
                 held_before = True
-                if not cache._listener_ready():
-                    # Only waiters need notifications, so the listener starts here, off the
-                    # holder's path. A fill stored before it subscribed would be missed:
-                    # ask again, which answers with that entry.
-                    SyncCompat.run_blocking(cache._start_listener)
+                if not backend.listen():
+                    # A fill stored before we listened would be missed: ask again, which
+                    # answers with that entry.
                     continue
-                self.stats_counter.add("waits")
+                self._emit(Wait(self.stats_name, key, args, kwargs))
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return self._compute_unleased(key, args, kwargs, fallback)
                 try:
                     # Wake at the latest when the holder's lease ends, to take it over.
                     kind, payload = SyncCompat.wait(
-                        waiter, min(remaining, left / 1000 + 0.01)
+                        waiter, min(remaining, lease.left_ms / 1000 + 0.01)
                     )
                 except TimeoutError:
                     continue
@@ -230,55 +253,68 @@ class SyncCachedFunction(Generic[P, T]):
                     entry = self._codec.decode(payload)
                     if entry is not None:
                         return entry.value  # type: ignore[no-any-return]
-                waiter = cache._waiters.register(key)  # woken without a value: ask again
+                waiter = runtime.waiters.register(key)  # woken without a value: ask again
         except BackendError as exc:
-            return self._fail_open(exc, args, kwargs)
+            return self._fail_open(exc, key, args, kwargs)
         finally:
-            cache._waiters.discard(key, waiter)
+            runtime.waiters.discard(key, waiter)
 
     def _compute(
-        self, key: str, token: bytes, args: Any, kwargs: Any, fallback: Entry | None
+        self,
+        key: str,
+        token: bytes,
+        started_us: int,
+        args: Any,
+        kwargs: Any,
+        fallback: Entry | None,
     ) -> T:
         """Run the function with the lease held, store its result, give the lease back."""
-        backend = self.cache._sync_backend()
+        backend = self._runtime.sync_backend()
         started = time.monotonic()
         try:
             value = self.function(*args, **kwargs)
         except Exception as exc:
-            self.stats_counter.add("failures")
+            self._emit(Failure(self.stats_name, key, args, kwargs, exc))
             self._release_quietly(key, token)
             return self._fallback_or_raise(exc, fallback)
         elapsed = time.monotonic() - started
-        data = self._encode(value, elapsed)
-        try:
-            indexes = self.design.indexes(self.keys.arguments(args, kwargs), value)
-        except Exception:
-            # Without its tags and dependencies the entry could not be invalidated: skip it.
-            logger.warning("redmemo: not caching %s: its tags failed", key, exc_info=True)
-            data = None
+        data = self._encode(key, value, elapsed, args, kwargs)
+        late: list[str] = []
+        if data is not None and self.design.depends_on:
+            try:
+                late = self.design.late_indexes(self.keys.arguments(args, kwargs), value)
+            except Exception:
+                # Without its dependencies the entry could not be invalidated: skip it.
+                logger.warning(
+                    "redmemo: not caching %s: its dependencies failed", key, exc_info=True
+                )
+                data = None
         if data is None:
             self._release_quietly(key, token)
             return value
         try:
             stored = backend.store_leased(
-                key, token, data, self.options.backend_ttl_ms, self.cache._channel, indexes
+                key, token, data, self.options.backend_ttl_ms, late, started_us
             )
         except BackendError as exc:
-            self._count_backend_error(exc)
+            self._report(exc, key)
         else:
             # Not stored: invalidated or taken over meanwhile; the newer state wins.
-            self.stats_counter.add("fills" if stored else "overtaken")
+            if stored:
+                self._emit(Fill(self.stats_name, key, args, kwargs, elapsed))
+            else:
+                self._emit(Overtaken(self.stats_name, key, args, kwargs))
         return value
 
     def _compute_unleased(
         self, key: str, args: Any, kwargs: Any, fallback: Entry | None
     ) -> T:
-        """Waited long enough: compute by ourselves. Without the lease the result is not
-        stored: it could land after an invalidation, and the holder stores anyway."""
+        """Compute without the lease (waited long enough, or the entry cannot be indexed).
+        The result is not stored: it could land after an invalidation."""
         try:
             return self.function(*args, **kwargs)
         except Exception as exc:
-            self.stats_counter.add("failures")
+            self._emit(Failure(self.stats_name, key, args, kwargs, exc))
             return self._fallback_or_raise(exc, fallback)
 
     # -- background work ------------------------------------------------------------------
@@ -288,23 +324,30 @@ class SyncCachedFunction(Generic[P, T]):
         if key in self._refreshing:
             return
         self._refreshing.add(key)
-        self.cache._background.sync_spawn(self._background_job, key, args, kwargs, refresh)
+        self._runtime.background.sync_spawn(self._background_job, key, args, kwargs, refresh)
 
     def _background_job(self, key: str, args: Any, kwargs: Any, refresh: bool) -> None:
         try:
-            backend = self.cache._sync_backend()
-            token = new_token()
             if refresh:
                 # Across processes, only the one that takes the lease refreshes.
-                mode = LeaseMode.REFRESH
-                status, _, _ = backend.lease(key, token, self.options.lease_ms, mode)
-                if status is LeaseStatus.ACQUIRED:
-                    self.stats_counter.add("refreshes")
-                    self._compute(key, token, args, kwargs, None)
+                backend = self._runtime.sync_backend()
+                token = new_token()
+                indexes = self.design.early_indexes(self.keys.arguments(args, kwargs))
+                lease = backend.lease(
+                    key,
+                    token,
+                    self.options.lease_ms,
+                    LeaseMode.REFRESH,
+                    indexes,
+                    self.options.backend_ttl_ms,
+                )
+                if lease.status is LeaseStatus.ACQUIRED:
+                    self._emit(Refresh(self.stats_name, key, args, kwargs))
+                    self._compute(key, token, lease.started_us, args, kwargs, None)
             else:
                 self._fill(key, args, kwargs, None)
         except BackendError as exc:
-            self._count_backend_error(exc)
+            self._report(exc, key)
         except Exception:
             logger.warning("redmemo: background computation of %s failed", key, exc_info=True)
         finally:
@@ -312,29 +355,37 @@ class SyncCachedFunction(Generic[P, T]):
 
     # -- helpers ----------------------------------------------------------------------------
 
+    def _emit(self, event: Event) -> None:
+        self._runtime.hooks.emit(event)
+        if self._own_hook is not None:
+            self._own_hook(event)
+
     def _adopt_node_meta(self, meta: dict[str, Any]) -> None:
         """Take a node's Meta defaults (ttl, refresh, ...) where the decorator gave none."""
         changes = {
             k: v for k, v in meta.items() if k in NODE_DEFAULTS and k not in self.options.explicit
         }
         if changes:
-            self.options = Options.build(**{**self._raw_options, **changes})
+            self.options = Options.build({**self._raw_options, **changes}, self._cache_ttl())
 
-    def _encode(self, value: Any, elapsed: float) -> bytes | None:
+    def _cache_ttl(self) -> float | None:
+        return getattr(self.cache, "default_ttl", None)
+
+    def _encode(self, key: str, value: Any, elapsed: float, args: Any, kwargs: Any) -> bytes | None:
         """The entry to store for ``value``, or None when it is not to be stored."""
         if self.options.unless is not None and self.options.unless(value):
             return None
         try:
             return self._codec.encode(
                 value,
-                created=self.cache.clock(),
+                created=self._runtime.clock(),
                 refresh_after=self.options.refresh,
                 expire_after=self.options.ttl,
                 compute_time=elapsed,
             )
         except SerializationError as exc:
             # The caller still gets its value; only the caching of it failed.
-            self.stats_counter.add("failures")
+            self._emit(Failure(self.stats_name, key, args, kwargs, exc))
             logger.warning("redmemo: not caching a result of %s: %s", self.keys.base, exc)
             return None
 
@@ -350,15 +401,14 @@ class SyncCachedFunction(Generic[P, T]):
 
     def _release_quietly(self, key: str, token: bytes) -> None:
         try:
-            self.cache._sync_backend().release(key, token, self.cache._channel)
+            self._runtime.sync_backend().release(key, token)
         except BackendError as exc:
-            self._count_backend_error(exc)
+            self._report(exc, key)
 
-    def _fail_open(self, exc: BackendError, args: Any, kwargs: Any) -> T:
+    def _fail_open(self, exc: BackendError, key: str, args: Any, kwargs: Any) -> T:
         """The backend failed: the function still answers, uncached."""
-        self._count_backend_error(exc)
+        self._report(exc, key)
         return self.function(*args, **kwargs)
 
-    def _count_backend_error(self, exc: BackendError) -> None:
-        self.stats_counter.add("errors")
-        self.cache._report_backend_error(exc)
+    def _report(self, exc: BackendError, key: str) -> None:
+        self._emit(BackendFailure(exc, self.stats_name, key))

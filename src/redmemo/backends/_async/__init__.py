@@ -1,0 +1,1 @@
+"""The backend protocol, layers and the Redis backend (async source of ``backends/_sync``)."""

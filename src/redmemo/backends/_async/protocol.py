@@ -1,0 +1,89 @@
+"""What a backend offers: semantic operations on the keys that ``core/keyspace.py`` names.
+
+Times are integer milliseconds (``ttl_ms``); ``None`` means no expiry. Keys are entry keys.
+Notices (a fill stored, a lease given back or invalidated) are the backend's business: it
+delivers them to whoever it was built for, never through arguments of these calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from ...coordination.leases import Lease, LeaseMode
+from ...core.keyspace import Keyspace
+
+__all__ = ["AsyncBackend"]
+
+
+class AsyncBackend(Protocol):
+    keyspace: Keyspace
+
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]: ...
+
+    async def set(self, key: str, value: bytes, ttl_ms: int | None) -> None: ...
+
+    async def add(self, key: str, value: bytes, ttl_ms: int | None) -> bool: ...
+
+    async def set_many(self, items: Sequence[tuple[str, bytes]], ttl_ms: int | None) -> None: ...
+
+    async def exists(self, key: str) -> bool: ...
+
+    async def incr(self, key: str, delta: int) -> int: ...
+
+    async def expire(self, key: str, ttl_ms: int | None) -> bool: ...
+
+    async def ttl_ms(self, key: str) -> int | None: ...
+
+    async def delete(self, keys: Sequence[str]) -> int: ...
+
+    async def scan(self, pattern: str) -> list[str]:
+        """The entries, stored or being filled, whose user key matches the glob."""
+        ...
+
+    async def raw(self, command: str, *args: Any) -> Any: ...
+
+    async def lease(
+        self,
+        key: str,
+        token: bytes,
+        lease_ms: int,
+        mode: LeaseMode,
+        indexes: Sequence[str] = (),
+        ttl_ms: int | None = None,
+    ) -> Lease:
+        """Get-or-lease ``key`` (see ``LeaseMode``), and register it in ``indexes`` for
+        as long as the fill and the entry it stores (``ttl_ms``) can last."""
+        ...
+
+    async def store_leased(
+        self,
+        key: str,
+        token: bytes,
+        entry: bytes,
+        ttl_ms: int | None,
+        late: Sequence[str] = (),
+        started_us: int = 0,
+    ) -> bool:
+        """Store a fill's entry if its lease is still held and none of the ``late``
+        indexes (registered now) was invalidated since ``started_us``; wake waiters."""
+        ...
+
+    async def release(self, key: str, token: bytes) -> None: ...
+
+    async def invalidate(self, keys: Sequence[str], indexes: Sequence[str] = ()) -> int:
+        """Drop entries (with their leases and their dependents) and every member of
+        ``indexes``; fills already running cannot store. Returns entries that existed."""
+        ...
+
+    async def clear(self) -> int:
+        """Drop every key of the namespace, fills in progress included."""
+        ...
+
+    async def listen(self) -> bool:
+        """Make sure notices reach this process; False if they did not until now."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,341 @@
+"""The Redis backend over one redis-py client (and its connection pool).
+
+Every script touches the keys of one hash slot, all named in KEYS; operations that span
+slots (invalidation, clear) group their keys by slot and send one script per group, in
+pipelines, so the same code serves a single server and, later, a cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from redis.exceptions import NoScriptError, RedisError, ResponseError
+
+from ..._compat import AsyncCompat
+from ..._log import warn_throttled
+from ...coordination.leases import PUBLISH_LIMIT, Lease, LeaseMode, LeaseStatus
+from ...core.keyspace import Keyspace
+from ...errors import BackendError, NotACounterError
+from ..memory import MARKER_MS
+from ..redis.listener import FillListener
+from ..redis.scripts import SCRIPTS
+
+__all__ = ["AsyncRedisBackend"]
+
+_SCAN_BATCH = 500
+_PIPELINE_BATCH = 1000
+# A late registration outlives the entry it is made for by this much: the entry is
+# stored a moment after its registrations.
+_LATE_MARGIN_MS = 1000
+
+ScriptCall = tuple[str, list[str], list[Any]]
+
+
+def _failed(command: str, exc: RedisError) -> BackendError:
+    return BackendError(f"Redis {command} failed: {type(exc).__name__}: {exc}")
+
+
+def _text(key: bytes | str) -> str:
+    return key if isinstance(key, str) else key.decode("utf-8", "surrogateescape")
+
+
+class AsyncRedisBackend:
+    def __init__(
+        self, client: Redis, keyspace: Keyspace, listener: FillListener | None = None
+    ) -> None:
+        self.client = client
+        self.keyspace = keyspace
+        self._listener = listener
+
+    # -- plain operations -----------------------------------------------------------------
+
+    async def get(self, key: str) -> bytes | None:
+        try:
+            value = cast("bytes | None", await self.client.get(key))
+        except RedisError as exc:
+            raise _failed("GET", exc) from exc
+        return value
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        if not keys:
+            return []
+        try:
+            values = cast("list[bytes | None]", await self.client.mget(keys))
+        except RedisError as exc:
+            raise _failed("MGET", exc) from exc
+        return values
+
+    async def set(self, key: str, value: bytes, ttl_ms: int | None) -> None:
+        try:
+            await self.client.set(key, value, px=ttl_ms)
+        except RedisError as exc:
+            raise _failed("SET", exc) from exc
+
+    async def add(self, key: str, value: bytes, ttl_ms: int | None) -> bool:
+        try:
+            return bool(await self.client.set(key, value, px=ttl_ms, nx=True))
+        except RedisError as exc:
+            raise _failed("SET NX", exc) from exc
+
+    async def set_many(self, items: Sequence[tuple[str, bytes]], ttl_ms: int | None) -> None:
+        if not items:
+            return
+        try:
+            # One round trip: a pipeline of SETs (MSET cannot carry a TTL).
+            async with self.client.pipeline(transaction=False) as pipe:
+                for key, value in items:
+                    pipe.set(key, value, px=ttl_ms)
+                await pipe.execute()
+        except RedisError as exc:
+            raise _failed("SET (pipeline)", exc) from exc
+
+    async def exists(self, key: str) -> bool:
+        try:
+            return bool(await self.client.exists(key))
+        except RedisError as exc:
+            raise _failed("EXISTS", exc) from exc
+
+    async def incr(self, key: str, delta: int) -> int:
+        try:
+            result: int = await self.client.incrby(key, delta)
+        except ResponseError as exc:
+            raise NotACounterError(
+                f"cannot increment {self.keyspace.describe(key)!r}: it holds a value that is not an integer counter "
+                f"(Redis said: {exc})"
+            ) from exc
+        except RedisError as exc:
+            raise _failed("INCRBY", exc) from exc
+        return result
+
+    async def expire(self, key: str, ttl_ms: int | None) -> bool:
+        try:
+            if ttl_ms is None:
+                # PERSIST answers 0 for a key without a TTL too; we want "does it exist".
+                await self.client.persist(key)
+                return bool(await self.client.exists(key))
+            return bool(await self.client.pexpire(key, ttl_ms))
+        except RedisError as exc:
+            raise _failed("PEXPIRE", exc) from exc
+
+    async def ttl_ms(self, key: str) -> int | None:
+        try:
+            left: int = await self.client.pttl(key)
+        except RedisError as exc:
+            raise _failed("PTTL", exc) from exc
+        return left if left >= 0 else None
+
+    async def delete(self, keys: Sequence[str]) -> int:
+        if not keys:
+            return 0
+        try:
+            count = 0
+            for group in self.keyspace.by_slot(keys).values():
+                count += await self.client.unlink(*group)
+        except RedisError as exc:
+            raise _failed("UNLINK", exc) from exc
+        return count
+
+    async def raw(self, command: str, *args: Any) -> Any:
+        try:
+            return await self.client.execute_command(command, *args)  # type: ignore[no-untyped-call]
+        except RedisError as exc:
+            raise _failed(command, exc) from exc
+
+    async def _scan(self, pattern: str) -> list[str]:
+        try:
+            return [
+                _text(key) async for key in self.client.scan_iter(match=pattern, count=_SCAN_BATCH)
+            ]
+        except RedisError as exc:
+            raise _failed("SCAN", exc) from exc
+
+    async def scan(self, pattern: str) -> list[str]:
+        """The entries, stored or being filled, whose user key matches the glob (SCAN in
+        batches, never KEYS)."""
+        space = self.keyspace
+        found: set[str] = set()
+        for match in (space.entries_matching(pattern), space.leases_matching(pattern)):
+            for key in await self._scan(match.server):
+                entry = key if space.is_entry(key) else space.entry_of(key)
+                if entry is None:
+                    continue
+                body = space.body(entry)
+                if body is None:
+                    continue
+                if match.body_filter is None or match.body_filter.fullmatch(body):
+                    found.add(entry)
+        return sorted(found)
+
+    # -- scripts ------------------------------------------------------------------------------
+
+    async def _script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        script = SCRIPTS[name]
+        try:
+            try:
+                return await self.client.evalsha(script.sha, len(keys), *keys, *args)
+            except NoScriptError:
+                # Not run: safe to load and send again (a new or flushed server).
+                await self.client.script_load(script.source)
+                return await self.client.evalsha(script.sha, len(keys), *keys, *args)
+        except RedisError as exc:
+            raise _failed(f"EVALSHA {name}", exc) from exc
+
+    async def _scripts(self, calls: Sequence[ScriptCall]) -> list[Any]:
+        """Run many scripts in pipelines (round trips, not one per script), in order."""
+        results: list[Any] = []
+        try:
+            for start in range(0, len(calls), _PIPELINE_BATCH):
+                results += await self._pipeline(calls[start : start + _PIPELINE_BATCH])
+        except RedisError as exc:
+            raise _failed("EVALSHA (pipeline)", exc) from exc
+        for (name, _, _), result in zip(calls, results, strict=True):
+            if isinstance(result, RedisError):
+                raise _failed(f"EVALSHA {name}", result) from result
+        return results
+
+    async def _pipeline(self, calls: Sequence[ScriptCall]) -> list[Any]:
+        async with self.client.pipeline(transaction=False) as pipe:
+            for name, keys, args in calls:
+                pipe.evalsha(SCRIPTS[name].sha, len(keys), *keys, *args)
+            results: list[Any] = await pipe.execute(raise_on_error=False)
+        missing = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
+        if missing:
+            # Those did not run: load their scripts and send them again, in order.
+            async with self.client.pipeline(transaction=False) as pipe:
+                for name in sorted({calls[i][0] for i in missing}):
+                    pipe.script_load(SCRIPTS[name].source)
+                for i in missing:
+                    name, keys, args = calls[i]
+                    pipe.evalsha(SCRIPTS[name].sha, len(keys), *keys, *args)
+                again: list[Any] = await pipe.execute(raise_on_error=False)
+            for i, result in zip(missing, again[-len(missing) :], strict=True):
+                results[i] = result
+        return results
+
+    # -- leases (see lua/) -----------------------------------------------------------------------
+
+    def _triple(self, key: str) -> list[str]:
+        space = self.keyspace
+        return [key, space.lease(key), space.wait_flag(key)]
+
+    async def lease(
+        self,
+        key: str,
+        token: bytes,
+        lease_ms: int,
+        mode: LeaseMode,
+        indexes: Sequence[str] = (),
+        ttl_ms: int | None = None,
+    ) -> Lease:
+        """Get-or-lease, with the registrations in the same round trip."""
+        call: ScriptCall = ("lease", self._triple(key), [token, lease_ms, mode.value])
+        if indexes:
+            life = 0 if ttl_ms is None else lease_ms + ttl_ms
+            calls = [call, *self._registrations(key, indexes, life, 0)]
+            reply = (await self._scripts(calls))[0]
+        else:
+            reply = await self._script(*call)
+        status = LeaseStatus(reply[0])
+        if status is LeaseStatus.ENTRY:
+            return Lease(status, reply[1])
+        if status is LeaseStatus.ACQUIRED:
+            return Lease(status, started_us=int(reply[1]))
+        return Lease(status, left_ms=int(reply[1]))
+
+    def _registrations(
+        self, key: str, indexes: Iterable[str], life_ms: int, started_us: int
+    ) -> list[ScriptCall]:
+        marker = self.keyspace.marker
+        return [
+            ("register", [index, marker(index)], [key, life_ms, started_us, MARKER_MS])
+            for index in indexes
+        ]
+
+    async def store_leased(
+        self,
+        key: str,
+        token: bytes,
+        entry: bytes,
+        ttl_ms: int | None,
+        late: Sequence[str] = (),
+        started_us: int = 0,
+    ) -> bool:
+        """Store ``entry`` if its fill still holds the lease (see lua/store.lua); the
+        ``late`` registrations first, and nothing stored if one is refused."""
+        if late:
+            life = 0 if ttl_ms is None else ttl_ms + _LATE_MARGIN_MS
+            replies = await self._scripts(self._registrations(key, late, life, started_us))
+            if not all(int(reply) for reply in replies):
+                await self.release(key, token)
+                return False
+        args = [token, entry, ttl_ms or 0, self.keyspace.channel, PUBLISH_LIMIT]
+        return bool(await self._script("store", self._triple(key), args))
+
+    async def release(self, key: str, token: bytes) -> None:
+        await self._script("release", self._triple(key), [token, self.keyspace.channel])
+
+    async def invalidate(self, keys: Sequence[str], indexes: Sequence[str] = ()) -> int:
+        """Entries and their dependents' index, slot by slot; then the members found."""
+        space = self.keyspace
+        calls: list[ScriptCall] = []
+        for group in space.by_slot(keys).values():
+            triples = [k for key in group for k in self._triple(key)]
+            pairs = []
+            for key in group:
+                dependents = space.dependents(key)
+                pairs += [dependents, space.marker(dependents)]
+            calls.append(("invalidate", triples + pairs, [space.channel, len(group), MARKER_MS]))
+        for index in indexes:
+            calls.append(("invalidate", [index, space.marker(index)], [space.channel, 0, 0]))
+        removed = 0
+        members: set[str] = set()
+        for reply in await self._scripts(calls):
+            removed += int(reply[0])
+            members.update(_text(member) for member in reply[1:])
+        members.difference_update(keys)
+        return removed + await self._drop(members)
+
+    async def _drop(self, entries: Iterable[str]) -> int:
+        """Invalidate entries (not their dependents), one script per hash slot."""
+        channel = self.keyspace.channel
+        calls: list[ScriptCall] = [
+            (
+                "invalidate",
+                [k for key in group for k in self._triple(key)],
+                [channel, len(group), 0],
+            )
+            for group in self.keyspace.by_slot(entries).values()
+        ]
+        return sum(int(reply[0]) for reply in await self._scripts(calls))
+
+    async def clear(self) -> int:
+        """Every key of the namespace (SCAN in batches, never KEYS or FLUSHDB); fills in
+        progress lose their lease and their waiters are woken."""
+        space = self.keyspace
+        entries: set[str] = set()
+        others: list[str] = []
+        for key in await self._scan(space.everything()):
+            kind = space.kind(key)
+            if kind == "entry":
+                entries.add(key)
+            elif kind in ("lease", "wait"):
+                entries.add(cast(str, space.entry_of(key)))
+            else:
+                others.append(key)
+        removed = await self._drop(entries)
+        await self.delete(others)
+        return removed
+
+    async def listen(self) -> bool:
+        listener = self._listener
+        if listener is None or listener.ready:
+            return True
+        # Only waiters need notices, so the listener starts here, off the holder's path.
+        if not await AsyncCompat.run_blocking(listener.ensure):
+            warn_throttled("listener-start", "redmemo: could not subscribe to fill notices")
+        return False
+
+    async def close(self) -> None:
+        await self.client.aclose()

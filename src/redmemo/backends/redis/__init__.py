@@ -1,0 +1,1 @@
+"""Redis-specific parts: the Lua scripts and the pub/sub listener."""

@@ -1,0 +1,212 @@
+"""Every name redmemo gives a key, in one place, and the way back from a key to its entry.
+
+For a namespace ``N`` (escaped, see below) the keys are::
+
+    N:{body}              an entry. ``body`` is the key the user wrote (store API, template,
+                          node) or ``module.qualname[:vV]:digest`` for a default key
+    N:#lease:{body}       the lease of a fill of that entry          | the entry's
+    N:#wait:{body}        "somebody waits for this fill"             | hash slot
+    N:#dep:{body}         the entries that depend on that entry      |
+    N:#dep:{body}:inv     when that index was last invalidated       |
+    N:#tag:{name}         the entries that carry a tag
+    N:#fn:{name}          the entries of a decorated function
+    N:#node:{name}        the entries of a node class
+    N:#stats, N:#stats:{name}   statistics shared across processes
+    N:#fills              the pub/sub channel of fill notices (a channel, not a key)
+
+Why this shape:
+
+- A body always sits between braces, so no key or argument value of the user's can name
+  an internal key (those start with ``N:#``), and every key has exactly one Redis Cluster
+  hash tag. An entry, its lease, its wait flag and the index of its dependents share a
+  hash slot, so the scripts that touch them together touch one slot.
+- Braces and ``%`` inside a body or a name are escaped (``%7B``, ``%7D``, ``%25``), which
+  is reversible: :meth:`Keyspace.body` gives back exactly the text the user wrote.
+- The namespace is escaped too, ``:`` included, so ``app`` and ``app:sub`` can never reach
+  each other's keys, and glob characters in it are literal in every pattern.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from .glob import compile_glob, escape_glob
+
+__all__ = ["SLOTS", "Keyspace", "Match", "hash_slot"]
+
+SLOTS = 16384
+
+_NS_ESCAPES = str.maketrans(
+    {c: f"%{ord(c):02X}" for c in "%:{}*?[]\\#"},
+)
+_BODY_ESCAPES = str.maketrans({"%": "%25", "{": "%7B", "}": "%7D"})
+_BODY_UNESCAPE = re.compile("%(25|7B|7D)")
+_UNESCAPED = {"25": "%", "7B": "{", "7D": "}"}
+
+# Index kinds; ``dep`` indexes live in the slot of the entry they are named after.
+INDEX_KINDS = ("tag", "fn", "node", "dep")
+
+
+def hash_slot(key: str) -> int:
+    """The Redis Cluster hash slot of ``key`` (CRC16/XMODEM of its hash tag, mod 16384)."""
+    data = key.encode("utf-8", "surrogatepass")
+    start = data.find(b"{")
+    if start != -1:
+        end = data.find(b"}", start + 1)
+        if end > start + 1:
+            data = data[start + 1 : end]
+    return binascii.crc_hqx(data, 0) % SLOTS
+
+
+def _escape(text: str) -> str:
+    return text.translate(_BODY_ESCAPES)
+
+
+def _unescape(text: str) -> str:
+    return _BODY_UNESCAPE.sub(lambda m: _UNESCAPED[m.group(1)], text)
+
+
+class Match(NamedTuple):
+    """How to find keys by a user's glob: the pattern to send to SCAN, and a filter for
+    the bodies it returns when the server's pattern is wider than the user's."""
+
+    server: str
+    body_filter: re.Pattern[str] | None
+
+
+class Keyspace:
+    """The key names of one namespace."""
+
+    __slots__ = (
+        "_dep",
+        "_entry",
+        "_lease",
+        "_wait",
+        "channel",
+        "namespace",
+        "prefix",
+        "stats",
+    )
+
+    def __init__(self, namespace: str) -> None:
+        if not isinstance(namespace, str) or not namespace:
+            raise ValueError(f"a namespace is a non-empty str, got {namespace!r}")
+        self.namespace = namespace
+        self.prefix = namespace.translate(_NS_ESCAPES) + ":"
+        self._entry = self.prefix + "{"
+        self._lease = self.prefix + "#lease:"
+        self._wait = self.prefix + "#wait:"
+        self._dep = self.prefix + "#dep:"
+        self.channel = self.prefix + "#fills"
+        self.stats = self.prefix + "#stats"
+
+    def __repr__(self) -> str:
+        return f"Keyspace({self.namespace!r})"
+
+    # -- entries ---------------------------------------------------------------------------
+
+    def entry(self, body: str) -> str:
+        """The key of the entry the user calls ``body``."""
+        return self._entry + body.translate(_BODY_ESCAPES) + "}"
+
+    def body(self, key: str) -> str | None:
+        """The user's name of an entry key; None if ``key`` is not an entry of ours."""
+        if key.startswith(self._entry) and key.endswith("}"):
+            return _unescape(key[len(self._entry) : -1])
+        return None
+
+    def describe(self, key: str) -> str:
+        """``key`` as the user knows it, for messages: the body of an entry."""
+        body = self.body(key)
+        return key if body is None else body
+
+    def is_entry(self, key: str) -> bool:
+        return key.startswith(self._entry) and key.endswith("}")
+
+    # -- what shares an entry's slot --------------------------------------------------------
+
+    def lease(self, entry: str) -> str:
+        return self._lease + entry[len(self.prefix) :]
+
+    def wait_flag(self, entry: str) -> str:
+        return self._wait + entry[len(self.prefix) :]
+
+    def dependents(self, entry: str) -> str:
+        """The index of the entries registered with ``depends_on`` this entry."""
+        return self._dep + entry[len(self.prefix) :]
+
+    def entry_of(self, key: str) -> str | None:
+        """The entry that a lease or wait flag belongs to (None for anything else)."""
+        for start in (self._lease, self._wait):
+            if key.startswith(start):
+                return self.prefix + key[len(start) :]
+        return None
+
+    # -- indexes -----------------------------------------------------------------------------
+
+    def index(self, kind: str, name: str) -> str:
+        """The index of entries of one tag (``"tag"``), function (``"fn"``) or node class
+        (``"node"``)."""
+        if kind not in INDEX_KINDS or kind == "dep":
+            raise ValueError(f"unknown index kind {kind!r}")
+        return f"{self.prefix}#{kind}:{{{_escape(name)}}}"
+
+    def tag(self, name: str) -> str:
+        return self.index("tag", name)
+
+    @staticmethod
+    def marker(index: str) -> str:
+        """When ``index`` was last invalidated (server microseconds); same slot."""
+        return index + ":inv"
+
+    def stats_of(self, name: str) -> str:
+        return f"{self.stats}:{{{_escape(name)}}}"
+
+    # -- finding keys --------------------------------------------------------------------------
+
+    def everything(self) -> str:
+        """A SCAN pattern for every key of this namespace and of no other."""
+        return escape_glob(self.prefix) + "*"
+
+    def entries_matching(self, pattern: str) -> Match:
+        """How to find the entries whose user key matches the glob ``pattern``."""
+        return self._matching(self._entry, pattern)
+
+    def leases_matching(self, pattern: str) -> Match:
+        """How to find the leases (fills in progress) of entries matching ``pattern``."""
+        return self._matching(self._lease + "{", pattern)
+
+    def _matching(self, start: str, pattern: str) -> Match:
+        trailing = len(pattern) - len(pattern.rstrip("\\"))
+        if any(c in pattern for c in "%{}") or trailing % 2:
+            # The stored form differs from the text there: match widely, filter exactly.
+            return Match(escape_glob(start) + "*}", compile_glob(pattern))
+        return Match(escape_glob(start) + pattern + "}", None)
+
+    def kind(self, key: str) -> str | None:
+        """What ``key`` is: ``"entry"``, ``"lease"``, ``"wait"``, ``"dep"``, ``"marker"``,
+        ``"tag"``, ``"fn"``, ``"node"``, ``"stats"``, or None when it is not ours."""
+        if not key.startswith(self.prefix):
+            return None
+        rest = key[len(self.prefix) :]
+        if rest.startswith("{"):
+            return "entry" if rest.endswith("}") else None
+        if not rest.startswith("#"):
+            return None
+        if rest.endswith(":inv"):
+            return "marker"
+        name = rest[1:].split(":", 1)[0]
+        if name in ("lease", "wait", "dep", "tag", "fn", "node", "stats"):
+            return name
+        return None
+
+    @staticmethod
+    def by_slot(keys: Iterable[str]) -> dict[int, list[str]]:
+        """``keys`` grouped by hash slot, each group in the order given."""
+        groups: dict[int, list[str]] = {}
+        for key in keys:
+            groups.setdefault(hash_slot(key), []).append(key)
+        return groups

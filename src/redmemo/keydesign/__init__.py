@@ -1,0 +1,1 @@
+"""Keys and indexes designed by the user: templates, callables, nodes, tags, dependencies."""

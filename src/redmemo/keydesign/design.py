@@ -1,0 +1,190 @@
+"""How a decorated function names its entries, and what it registers them under.
+
+By default a call's key is ``module.qualname:digest-of-the-arguments``. ``key=`` (a
+template or a callable) or ``node=`` (a Node) replace it with a designed key. Every fill is
+registered under indexes: its function (for ``invalidate_all``), its node class and its
+tags *before* it computes (they depend on the arguments only), its dependencies after
+(they may depend on the result), so that each can be invalidated without a scan.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from .._log import logger
+from ..core.keys import KeyMaker, function_name
+from ..core.keyspace import Keyspace
+from ..core.missing import MISSING
+from ..core.templates import Args, make_renderer
+from ..errors import ConfigurationError, InvalidKeyError
+from ..events import Event, Hit, Miss
+from ..options import Options
+from .nodes import CacheLike, Node
+
+__all__ = ["Design"]
+
+Renderer = Callable[[Mapping[str, Any], Args], str]
+
+
+class Design:
+    def __init__(
+        self, cache: CacheLike, keyspace: Keyspace, fn: Callable[..., Any], options: Options
+    ) -> None:
+        self.cache = cache
+        self.keyspace = keyspace
+        self.owner = function_name(fn)
+        names = list(inspect.signature(fn).parameters)
+        probe = KeyMaker(fn, entry=keyspace.entry)
+        self.var_names = probe.var_names
+        self.node_factory: Callable[[Args], Node] | None = None
+        render: Callable[[Mapping[str, Any]], str] | None = None
+        deterministic = True
+        if options.node is not None:
+            self.node_factory = self._node_factory(options.node, names)
+            render = self._node_key
+            deterministic = False  # a node's key() is the user's code
+        elif options.key is not None:
+            renderer = make_renderer(options.key, names, what="key", owner=self.owner)
+            render = lambda arguments: renderer(arguments, self.container(arguments))  # noqa: E731
+            deterministic = isinstance(options.key, str)
+        self.keys = KeyMaker(
+            fn,
+            entry=keyspace.entry,
+            ignore=options.ignore,
+            version=options.version,
+            render=render,
+            deterministic=deterministic,
+        )
+        version = "" if options.version is None else f":v{options.version}"
+        self.stats_name = self.owner + version
+        self.function_index = keyspace.index("fn", self.stats_name)
+        self.tags = self._renderers(options.tags, names, "tags")
+        self.depends_on = self._renderers(options.depends_on, [*names, "result"], "depends_on")
+        self.on_hit = options.on_hit
+        self.on_miss = options.on_miss
+        self.adopt_node_meta: Callable[[dict[str, Any]], None] | None = None
+        self._node_classes: set[type[Node]] = set()
+
+    # -- keys -------------------------------------------------------------------------------
+
+    def container(self, arguments: Mapping[str, Any], result: Any = MISSING) -> Args:
+        return Args(arguments, *self.var_names, result=result)
+
+    def _node_factory(self, spec: Any, names: list[str]) -> Callable[[Args], Node]:
+        if isinstance(spec, type) and issubclass(spec, Node):
+            missing = [
+                f
+                for f, field in spec._fields.items()
+                if f not in names and field.default is MISSING
+            ]
+            if missing:
+                raise ConfigurationError(
+                    f"node={spec.__qualname__} needs field(s) {missing}, which {self.owner} does "
+                    "not take as parameters; pass node=lambda c: Node(field=c.param) instead"
+                )
+            fields = [f for f in spec._fields if f in names]
+            return lambda c: spec(**{f: getattr(c, f) for f in fields})
+        if callable(spec):
+            return spec  # type: ignore[no-any-return]
+        raise ConfigurationError("node must be a Node subclass or a callable returning a Node")
+
+    def node_of(self, arguments: Mapping[str, Any]) -> Node:
+        assert self.node_factory is not None
+        node = self.node_factory(self.container(arguments))
+        if not isinstance(node, Node):
+            raise InvalidKeyError(
+                f"the node callable of {self.owner} returned {node!r}, not a Node"
+            )
+        node_class = type(node)
+        if node_class not in self._node_classes:
+            self._node_classes.add(node_class)
+            node_class.objects.bind(self.cache)
+            if self.adopt_node_meta is not None:
+                self.adopt_node_meta(node_class._meta)
+        return node
+
+    def _node_key(self, arguments: Mapping[str, Any]) -> str:
+        key = self.node_of(arguments).key()
+        if not isinstance(key, str) or not key:
+            raise InvalidKeyError(f"a node's key() must return a non-empty str, got {key!r}")
+        return key
+
+    # -- indexes ------------------------------------------------------------------------------
+
+    def _renderers(
+        self, spec: Any, names: list[str], what: str
+    ) -> list[Renderer] | Callable[[Args], Iterable[str]]:
+        if callable(spec):
+            return spec  # type: ignore[no-any-return]
+        if not isinstance(spec, Iterable):
+            raise ConfigurationError(f"{what} must be a list of templates or a callable")
+        return [make_renderer(item, names, what=what, owner=self.owner) for item in spec]
+
+    def _render_all(
+        self,
+        spec: list[Renderer] | Callable[[Args], Iterable[str]],
+        arguments: Mapping[str, Any],
+        c: Args,
+    ) -> list[str]:
+        if callable(spec):
+            values = list(spec(c))
+            if not all(isinstance(v, str) and v for v in values):
+                raise InvalidKeyError(
+                    f"a tags/depends_on callable of {self.owner} must return strs"
+                )
+            return values
+        return [render(arguments, c) for render in spec]
+
+    def early_indexes(self, arguments: Mapping[str, Any]) -> list[str]:
+        """The indexes a fill registers in before it computes: function, node, tags."""
+        found = [self.function_index]
+        if not (self.tags or self.node_factory):
+            return found
+        tags = self._render_all(self.tags, arguments, self.container(arguments))
+        if self.node_factory is not None:
+            node = self.node_of(arguments)
+            found.append(type(node).objects.index(self.cache))
+            tags.extend(node.tags())
+        found.extend(self.keyspace.tag(tag) for tag in tags)
+        return found
+
+    def late_indexes(self, arguments: Mapping[str, Any], result: Any) -> list[str]:
+        """The indexes of the entry's dependencies (which may use the result)."""
+        if not self.depends_on:
+            return []
+        with_result = {**arguments, "result": result}
+        deps = self._render_all(self.depends_on, with_result, self.container(arguments, result))
+        space = self.keyspace
+        return [space.dependents(space.entry(dep)) for dep in deps]
+
+    # -- callbacks ----------------------------------------------------------------------------
+
+    def callback_hook(self, event: Event) -> None:
+        """The function's own hook: ``on_hit`` / ``on_miss`` and the node's callbacks."""
+        if isinstance(event, Hit):
+            self._callback("on_hit", event.key, event.value, event.args, event.kwargs)
+        elif isinstance(event, Miss):
+            self._callback("on_miss", event.key, MISSING, event.args, event.kwargs)
+
+    def _callback(self, kind: str, key: str, value: Any, args: Any, kwargs: Any) -> None:
+        # The decorator's own callback wins over the node's, as in the seed.
+        try:
+            arguments = self.keys.arguments(args, kwargs)
+            if kind == "on_hit" and self.on_hit is not None:
+                self.on_hit(key, value, self.container(arguments))
+            elif kind == "on_miss" and self.on_miss is not None:
+                self.on_miss(key, self.container(arguments))
+            elif self.node_factory is not None:
+                node = self.node_of(arguments)
+                if kind == "on_hit":
+                    node.on_hit(key, value)
+                else:
+                    node.on_miss(key)
+        except Exception:
+            logger.warning("redmemo: the %s callback of %s failed", kind, self.owner, exc_info=True)
+
+    @property
+    def has_callbacks(self) -> bool:
+        return self.on_hit is not None or self.on_miss is not None or self.node_factory is not None

@@ -1,0 +1,1 @@
+"""Hooks that come with every cache: statistics, shared statistics and warning logs."""

@@ -1,0 +1,82 @@
+"""Counters of what the cache did for each function (the seed's Refresh / Wait / Failed /
+Missed / Success / Default), kept in process by a hook that every cache has."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+from ..events import Event
+
+__all__ = ["FIELDS", "Stats", "StatsHook", "merge"]
+
+FIELDS = (
+    "hits",  # served fresh from the cache
+    "misses",  # nothing usable in the cache
+    "stale",  # served a stale value while a refresh ran in the background
+    "fills",  # computed a missing value and stored it
+    "refreshes",  # recomputed a stale value
+    "waits",  # waited for another caller's computation
+    "takeovers",  # took over a lease whose holder had gone quiet
+    "overtaken",  # computed, but did not store: invalidated or taken over meanwhile
+    "failures",  # the function raised (the exception was never cached)
+    "defaults",  # returned the default without waiting (wait=False)
+    "errors",  # the backend failed and the call went straight to the function
+)
+
+
+class Stats:
+    """Thread-safe counters of one function; cheap enough for the hit path."""
+
+    __slots__ = ("_counts", "_lock")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts = dict.fromkeys(FIELDS, 0)
+
+    def add(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            self._counts[name] += n
+
+    def snapshot(self, reset: bool = False) -> dict[str, int]:
+        with self._lock:
+            counts = dict(self._counts)
+            if reset:
+                self._counts = dict.fromkeys(FIELDS, 0)
+        return counts
+
+
+class StatsHook:
+    """Counts each function's events by their ``stat`` name."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_function: dict[str, Stats] = {}
+
+    def __call__(self, event: Event) -> None:
+        stat = event.stat
+        if stat:
+            name = getattr(event, "function", None)
+            if name is not None:
+                self.of(name).add(stat)
+
+    def of(self, function: str) -> Stats:
+        stats = self._by_function.get(function)
+        if stats is None:
+            with self._lock:
+                stats = self._by_function.setdefault(function, Stats())
+        return stats
+
+    def totals(self) -> dict[str, dict[str, int]]:
+        """Every function's counters, by name."""
+        with self._lock:
+            items = list(self._by_function.items())
+        return {name: stats.snapshot() for name, stats in items}
+
+
+def merge(snapshots: Iterable[dict[str, int]]) -> dict[str, int]:
+    total = dict.fromkeys(FIELDS, 0)
+    for snap in snapshots:
+        for name, value in snap.items():
+            total[name] = total.get(name, 0) + value
+    return total

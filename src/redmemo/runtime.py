@@ -1,0 +1,68 @@
+"""All that the get-or-compute loop and the store API know of their cache.
+
+``Cache`` is the composition root: it builds one :class:`Runtime` from its settings, and
+decorated functions get the runtime, never the cache, so nothing below ``cache.py``
+imports it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ._compat import Background
+from .backends._async.protocol import AsyncBackend
+from .backends._sync.protocol import SyncBackend
+from .backends.factory import Stack
+from .coordination.flights import Flights
+from .coordination.leases import Notice
+from .coordination.waiters import Waiters
+from .core.entry import EntryCodec
+from .core.keyspace import Keyspace
+from .events import Hooks
+from .observe.stats import StatsHook
+
+__all__ = ["Runtime"]
+
+
+@dataclass(eq=False)
+class Runtime:
+    keyspace: Keyspace
+    codec: EntryCodec
+    clock: Callable[[], float] = time.time
+    enabled: bool = True
+    hooks: Hooks = field(default_factory=Hooks)
+    stats: StatsHook = field(default_factory=StatsHook)
+    background_workers: int = 4
+    flights: Flights = field(default_factory=Flights)
+    waiters: Waiters = field(default_factory=Waiters)
+    stack: Stack | None = None
+
+    def __post_init__(self) -> None:
+        self.background = Background(self.background_workers)
+
+    def deliver(self, key: str, kind: Notice, entry: bytes) -> None:
+        """Where the backend's notices go (looked up each time: fork replaces waiters)."""
+        self.waiters.deliver(key, kind, entry)
+
+    def sync_backend(self) -> SyncBackend:
+        assert self.stack is not None
+        return self.stack.sync()
+
+    def async_backend(self) -> AsyncBackend:
+        assert self.stack is not None
+        return self.stack.async_()
+
+    def after_fork(self) -> None:
+        """In a forked child: threads, locks held by them and event loops did not survive.
+
+        Start the in-process coordination afresh (flights, waiters, the refresh pool) and
+        let the backends reopen what they need.
+        """
+        self.flights = Flights()
+        self.waiters = Waiters()
+        self.background = Background(self.background_workers)
+        if self.stack is not None:
+            self.stack.family.after_fork()
+            self.stack.forget()
