@@ -13,10 +13,10 @@ import time
 from typing import Any
 
 import redis
+from redmemo.leases import LeaseMode, index_keys, lease_keys, new_token
 
 import redmemo
 from benchmarks._harness import commands_during, interleave, report
-from redmemo.leases import LeaseMode, index_keys, lease_keys, new_token
 from tests.support.servers import start_redis
 
 VALUE = {"id": 7, "name": "Ada Lovelace", "bio": "x" * 200}

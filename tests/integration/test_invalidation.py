@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -358,7 +359,7 @@ def test_a_hit_stays_one_get_with_tags(redis_url: str, redis_server: Any) -> Non
 
 # -- the stale-write race ------------------------------------------------------------------
 
-KINDS = ["key", "tag", "dependency", "pattern", "node", "function"]
+KINDS = ["key", "tag", "dependency", "pattern", "node", "function", "clear"]
 
 
 def race_node() -> type[redmemo.Node]:
@@ -390,6 +391,8 @@ def _invalidate(
         cache.invalidate_pattern("race:*")
     elif kind == "node":
         node.objects.invalidate()
+    elif kind == "clear":
+        cache.clear()
     else:
         run(wrapped.invalidate_all())
 
@@ -444,6 +447,8 @@ def test_a_fill_that_began_before_an_invalidation_does_not_store(
                 await afn.invalidate(1)
             elif kind == "function":
                 await afn.invalidate_all()
+            elif kind == "clear":
+                await cache.aclear()
             else:
                 await asyncio.to_thread(_invalidate, kind, cache, afn, "sync", None, node)
 
@@ -522,3 +527,75 @@ def test_node_objects_and_callbacks_through_both_faces(
 
         loop.run_until_complete(use())
     assert PingNode.objects.get(ident=2, default="gone") == "gone"
+
+
+def test_a_bounded_memory_store_never_evicts_what_stops_a_stale_write(mode: str, loop: Any) -> None:
+    """memory://?maxsize=N bounds entries only: leases, registrations and markers stay."""
+    cache = redmemo.Cache("memory://?maxsize=5", namespace="bounded")
+    started, release = threading.Event(), threading.Event()
+    version = {"value": "old"}
+
+    def compute(ident: int) -> str:
+        seen = version["value"]
+        if ident == 1:
+            started.set()
+            assert release.wait(10)
+        return seen
+
+    fn: Any = cache(ttl=60, tags=["race"], depends_on=["source:{ident}"])(compute)
+    outcome: list[str] = []
+    holder = threading.Thread(target=lambda: outcome.append(fn(1)))
+    holder.start()
+    assert started.wait(10)
+    for i in range(2, 60):  # far past the bound while the fill of 1 runs
+        fn(i)
+    if mode == "sync":
+        cache.invalidate_tags("race")
+    else:
+        loop.run_until_complete(cache.ainvalidate_tags("race"))
+    version["value"] = "new"
+    release.set()
+    holder.join(10)
+    assert outcome == ["old"]
+    assert fn(1) == "new"
+    assert fn.stats()["overtaken"] == 1
+    cache.close()
+
+
+def test_keys_shaped_like_bookkeeping_are_entries_like_any_other(
+    decorate: Callable[..., Any],
+) -> None:
+    def load(x: str) -> str:
+        return x
+
+    fn = decorate(load, key="job:{x}", ttl=60)
+    for name in ("1:lease", "2:lease:w", "3:inv", "4"):
+        fn(name)
+    assert fn.cache.invalidate_pattern("job:*") == 4
+    assert not any(fn.cache.exists(f"job:{n}") for n in ("1:lease", "2:lease:w", "3:inv", "4"))
+
+
+@pytest.mark.redis
+def test_a_namespace_never_reaches_into_another(redis_url: str) -> None:
+    """app, app:sub and appx share one Redis; each one's clear, patterns and tags stay
+    within it (memory caches share nothing, so this is a Redis test)."""
+    base = "app" + uuid.uuid4().hex[:6]
+    caches = [redmemo.Cache(redis_url, namespace=ns) for ns in (base, base + ":sub", base + "x")]
+    outer, nested, prefixed = caches
+    for cache in caches:
+        cache.set("k", cache.namespace)
+
+        @cache(key="user:{i}", ttl=60, tags=["t"])
+        def load(i: int) -> int:
+            return i
+
+        load(1)
+    assert nested.clear() == 2
+    assert outer.get("k") == base
+    assert prefixed.get("k") == base + "x"
+    assert outer.invalidate_pattern("*") == 2
+    assert prefixed.get("k") == base + "x"
+    assert outer.invalidate_tags("t") == 0
+    assert prefixed.invalidate_tags("t") == 1
+    for cache in caches:
+        cache.close()

@@ -47,6 +47,14 @@ class Decorated:
     def refresh(self, *args: Any, **kwargs: Any) -> Any:
         return self._run(self.wrapped.refresh(*args, **kwargs))
 
+    def quiesce(self) -> None:
+        """Wait until the background work this function started (refreshes) has ended."""
+        background = self.cache._runtime.background
+        if self.mode == "async":
+            self.loop.run_until_complete(background.drain())
+        else:
+            background.shutdown(wait=True)  # the pool starts again on next use
+
     def settle(self, condition: Callable[[], bool], timeout: float = 10.0) -> bool:
         """Let background work run until ``condition`` holds (bounded; never a fixed sleep)."""
         deadline = time.monotonic() + timeout

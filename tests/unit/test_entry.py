@@ -10,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from redmemo.core.entry import HEADER_SIZE, EntryCodec, is_counter
-from redmemo.errors import ConfigurationError, SerializationError
 from redmemo.core.serializers import (
     JsonSerializer,
     MsgpackSerializer,
@@ -19,6 +18,7 @@ from redmemo.core.serializers import (
     RawSerializer,
     StringSerializer,
 )
+from redmemo.errors import ConfigurationError, SerializationError
 
 json_values = st.recursive(
     st.none()

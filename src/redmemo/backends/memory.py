@@ -237,7 +237,8 @@ class MemoryBackend:
                 current, expires_at = int(item[0]), item[1]
             else:
                 raise NotACounterError(
-                    f"cannot increment {self.keyspace.describe(key)!r}: it holds a value that is not an integer counter"
+                    f"cannot increment {self.keyspace.describe(key)!r}: it holds a value "
+                    "that is not an integer counter"
                 )
             result = current + delta
             if not -(2**63) <= result < 2**63:

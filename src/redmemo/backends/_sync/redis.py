@@ -103,8 +103,8 @@ class SyncRedisBackend:
             result: int = self.client.incrby(key, delta)
         except ResponseError as exc:
             raise NotACounterError(
-                f"cannot increment {self.keyspace.describe(key)!r}: it holds a value that is not an integer counter "
-                f"(Redis said: {exc})"
+                f"cannot increment {self.keyspace.describe(key)!r}: it holds a value that is "
+                f"not an integer counter (Redis said: {exc})"
             ) from exc
         except RedisError as exc:
             raise _failed("INCRBY", exc) from exc
