@@ -3,8 +3,8 @@
     python -m benchmarks.bench_tags
 
 Starts its own redis-server on a free loopback port and stops it at the end. Entries are
-written through the real lease and store scripts, pipelined, so that 100 000 of them take
-seconds rather than the minutes that one decorated call each would.
+written through the real lease, register and store scripts, pipelined, so that 100 000
+of them take seconds rather than the minutes that one decorated call each would.
 """
 
 from __future__ import annotations
@@ -13,43 +13,40 @@ import time
 from typing import Any
 
 import redis
-from redmemo.leases import LeaseMode, index_keys, lease_keys, new_token
 
 import redmemo
 from benchmarks._harness import commands_during, interleave, report
+from redmemo.coordination.leases import PUBLISH_LIMIT, LeaseMode, new_token
 from tests.support.servers import start_redis
 
 VALUE = {"id": 7, "name": "Ada Lovelace", "bio": "x" * 200}
 
 
 def populate(cache: redmemo.Cache, count: int, tags: list[str], ttl_ms: int, prefix: str) -> None:
-    """Store ``count`` entries carrying ``tags`` as the decorator does: lease, then store."""
-    backend: Any = cache._sync_backend()
-    client: redis.Redis = backend.client
-    indexes = [cache._index_name("tag", tag) for tag in tags]
-    data = cache._codec.encode(VALUE, created=time.time(), expire_after=ttl_ms / 1000)
+    """Store ``count`` entries carrying ``tags`` as the decorator does: lease and register
+    (before computing), then store; pipelined in batches."""
+    backend: Any = cache._runtime.sync_backend()
+    space = cache.keyspace
+    indexes = [space.tag(tag) for tag in tags]
+    data = cache._runtime.codec.encode(VALUE, created=time.time(), expire_after=ttl_ms / 1000)
     batch = 2000
     for start in range(0, count, batch):
-        with client.pipeline(transaction=False) as pipe:
-            for i in range(start, min(count, start + batch)):
-                key = cache.full_key(f"{prefix}:{i}")
-                token = new_token()
-                backend._lease(
-                    keys=lease_keys(key), args=[token, 30000, LeaseMode.FILL.value], client=pipe
-                )
-                backend._store(
-                    keys=[*lease_keys(key), *index_keys(indexes)],
-                    args=[token, data, ttl_ms, cache._channel, 65536],
-                    client=pipe,
-                )
-            pipe.execute()
+        calls: list[Any] = []
+        for i in range(start, min(count, start + batch)):
+            key = cache.full_key(f"{prefix}:{i}")
+            token = new_token()
+            calls.append(("lease", backend._triple(key), [token, 30000, LeaseMode.FILL.value]))
+            calls += backend._registrations(key, indexes, 30000 + ttl_ms, 0)
+            args = [token, data, ttl_ms, space.channel, PUBLISH_LIMIT]
+            calls.append(("store", backend._triple(key), args))
+        backend._scripts(calls)
 
 
-def invalidation(cache: redmemo.Cache, client: redis.Redis) -> None:
+def invalidation(cache: redmemo.Cache, client: redis.Redis, port: int) -> None:
     print("\ninvalidate_tags(tag) by the number of entries carrying the tag")
     for count in (10, 1_000, 100_000):
         populate(cache, count, [f"size-{count}"], 600_000, f"e{count}")
-        assert client.zcard(cache._index_name("tag", f"size-{count}")) == count
+        assert client.zcard(cache.keyspace.tag(f"size-{count}")) == count
         elapsed: list[float] = []
 
         def run(count: int = count, elapsed: list[float] = elapsed) -> None:
@@ -61,8 +58,9 @@ def invalidation(cache: redmemo.Cache, client: redis.Redis) -> None:
         commands = commands_during(client, run)
         inside = {k: v for k, v in commands.items() if k != "evalsha"}
         print(
-            f"  {count:>7} entries: {elapsed[0] * 1000:9.2f} ms, 1 round trip (EVALSHA); "
-            f"inside the script: {inside}"
+            f"  {count:>7} entries: {elapsed[0] * 1000:9.2f} ms, "
+            f"{commands.get('evalsha', 0)} scripts (one per hash slot, pipelined); "
+            f"inside them: {inside}"
         )
 
 
@@ -88,7 +86,7 @@ def expiry(cache: redmemo.Cache, client: redis.Redis) -> None:
     baseline = client.info("memory")["used_memory"]
     populate(cache, 100_000, ["all", "half-a", "half-b"], 30_000, "exp")
     loaded = client.info("memory")["used_memory"]
-    index = cache._index_name("tag", "all")
+    index = cache.keyspace.tag("all")
     print(
         f"\n100 000 entries with 3 tags each, ttl 30 s: {client.dbsize()} keys, "
         f"{(loaded - baseline) / 1e6:.1f} MB over the empty database; "
@@ -111,7 +109,7 @@ def main() -> None:
         url = f"redis://127.0.0.1:{server.port}/0"
         client = redis.Redis(host="127.0.0.1", port=server.port)
         cache = redmemo.Cache(url, namespace="tags")
-        invalidation(cache, client)
+        invalidation(cache, client, server.port)
         hit_latency(cache)
         expiry(cache, client)
         cache.close()

@@ -101,7 +101,7 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
             secret=secret,
         )
         stats = StatsHook()
-        self._hooks = Hooks([stats, LogHook(repr(self))])
+        self._hooks = Hooks([LogHook(repr(self))], primary=stats)
         for hook in hooks:
             self._hooks.add(hook)
         self._runtime = Runtime(
@@ -114,7 +114,7 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
             background_workers=background_workers,
         )
         family = open_family(self.settings, self.keyspace, self._runtime.deliver, self.clock)
-        self._runtime.stack = Stack(family, self._layers())
+        self._runtime.attach(Stack(family, self._layers()))
         self._functions: weakref.WeakSet[Any] = weakref.WeakSet()
         self._shared_stats = SharedStats(
             self.keyspace,

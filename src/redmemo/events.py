@@ -6,9 +6,12 @@ the order registered. A hook that raises is logged and never breaks the call, so
 hooks quick (hand heavy work to a queue). Statistics, the ``on_hit`` / ``on_miss``
 callbacks and the warning logs are hooks themselves.
 
-A hook that wants the duration of every backend operation sets ``wants_timings = True``;
-the cache then times them and sends :class:`CommandTiming` events (without such a hook,
-nothing is timed).
+A hook that wants only some events names their types in a ``wants_events`` attribute
+(say ``wants_events = (Fill, Failure)``). A hook that wants the duration of every backend operation
+sets ``wants_timings = True``; the cache then times them and sends
+:class:`CommandTiming` events (without such a hook, nothing is timed).
+
+Events are named tuples: immutable, cheap to make, and their fields can be read by name.
 
 Every event of a decorated function carries ``function`` (``module.qualname``, with
 ``:vN`` for a version) and ``key`` (the entry's key); ``args`` and ``kwargs`` are the
@@ -19,8 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, NamedTuple
 
 __all__ = [
     "BackendFailure",
@@ -43,107 +45,118 @@ __all__ = [
 logger = logging.getLogger("redmemo")
 
 
-@dataclass(frozen=True, slots=True)
-class _CallEvent:
-    function: str
-    key: str
-    args: tuple[Any, ...] = field(default=(), repr=False)
-    kwargs: dict[str, Any] = field(default_factory=dict, repr=False)
-    stat: ClassVar[str] = ""
+# Shared by every event that has no keyword arguments (never mutated).
+_NO_KWARGS: dict[str, Any] = {}
 
 
-@dataclass(frozen=True, slots=True)
-class Hit(_CallEvent):
+class Hit(NamedTuple):
     """A fresh value was served from the cache."""
 
-    value: Any = field(default=None, repr=False)
-    stat: ClassVar[str] = "hits"
+    function: str
+    key: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = _NO_KWARGS
+    value: Any = None
 
 
-@dataclass(frozen=True, slots=True)
-class Stale(_CallEvent):
+class Stale(NamedTuple):
     """A stale value was served; one refresh runs in the background."""
 
-    value: Any = field(default=None, repr=False)
-    stat: ClassVar[str] = "stale"
+    function: str
+    key: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = _NO_KWARGS
+    value: Any = None
 
 
-@dataclass(frozen=True, slots=True)
-class Miss(_CallEvent):
+class Miss(NamedTuple):
     """Nothing usable was cached: the value is computed, or waited for."""
 
-    stat: ClassVar[str] = "misses"
+    function: str
+    key: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = _NO_KWARGS
 
 
-@dataclass(frozen=True, slots=True)
-class Fill(_CallEvent):
+class Fill(NamedTuple):
     """A computed value was stored; ``duration`` is the computation's, in seconds."""
 
+    function: str
+    key: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = _NO_KWARGS
     duration: float = 0.0
-    stat: ClassVar[str] = "fills"
 
 
-@dataclass(frozen=True, slots=True)
-class Refresh(_CallEvent):
+class Refresh(NamedTuple):
     """A refresh took the lease (background, early or explicit) and computes now."""
 
-    stat: ClassVar[str] = "refreshes"
+    function: str
+    key: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = _NO_KWARGS
 
 
-@dataclass(frozen=True, slots=True)
-class Wait(_CallEvent):
+class Wait(NamedTuple):
     """The caller waits for another caller's computation (this process's or another's)."""
 
-    stat: ClassVar[str] = "waits"
+    function: str
+    key: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = _NO_KWARGS
 
 
-@dataclass(frozen=True, slots=True)
-class Takeover(_CallEvent):
+class Takeover(NamedTuple):
     """A lease whose holder went quiet was taken over."""
 
-    stat: ClassVar[str] = "takeovers"
+    function: str
+    key: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = _NO_KWARGS
 
 
-@dataclass(frozen=True, slots=True)
-class Overtaken(_CallEvent):
+class Overtaken(NamedTuple):
     """A computed value was not stored: invalidated or taken over meanwhile."""
 
-    stat: ClassVar[str] = "overtaken"
+    function: str
+    key: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = _NO_KWARGS
 
 
-@dataclass(frozen=True, slots=True)
-class Failure(_CallEvent):
+class Failure(NamedTuple):
     """The function raised (nothing was cached), or its result could not be stored."""
 
+    function: str
+    key: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = _NO_KWARGS
     error: BaseException | None = None
-    stat: ClassVar[str] = "failures"
 
 
-@dataclass(frozen=True, slots=True)
-class Default(_CallEvent):
+class Default(NamedTuple):
     """A miss returned the default at once (``wait=False``); the fill runs behind."""
 
-    stat: ClassVar[str] = "defaults"
+    function: str
+    key: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = _NO_KWARGS
 
 
-@dataclass(frozen=True, slots=True)
-class BackendFailure:
+class BackendFailure(NamedTuple):
     """The backend failed; ``function`` (if any) was called uncached."""
 
     error: BaseException
     function: str | None = None
     key: str | None = None
-    stat: ClassVar[str] = "errors"
 
 
-@dataclass(frozen=True, slots=True)
-class CommandTiming:
+class CommandTiming(NamedTuple):
     """One backend operation took ``duration`` seconds (``ok``: it did not raise)."""
 
     operation: str
     duration: float
     ok: bool
-    stat: ClassVar[str] = ""
 
 
 Event = (
@@ -161,17 +174,41 @@ Event = (
     | CommandTiming
 )
 Hook = Callable[[Event], Any]
+EVENT_TYPES: tuple[type, ...] = (
+    Hit,
+    Stale,
+    Miss,
+    Fill,
+    Refresh,
+    Wait,
+    Takeover,
+    Overtaken,
+    Failure,
+    Default,
+    BackendFailure,
+    CommandTiming,
+)
 
 
 class Hooks:
-    """The hooks of one cache: a tuple, replaced (never mutated) when one is added."""
+    """The hooks of one cache, and which of them each type of event goes to.
 
-    __slots__ = ("all", "timed")
+    A hook may say which events it wants with a ``wants_events`` attribute (a tuple of event
+    types); without one it gets them all. The routes are tuples, rebuilt (never mutated)
+    when a hook is added, so emitting takes no lock.
+    """
 
-    def __init__(self, hooks: Iterable[Hook] = ()) -> None:
+    __slots__ = ("_routes", "all", "direct", "primary", "timed")
+
+    def __init__(self, hooks: Iterable[Hook] = (), primary: Hook | None = None) -> None:
         self.all: tuple[Hook, ...] = ()
         self.timed = False
-        for hook in hooks:
+        self._routes: dict[type, tuple[Hook, ...]] = {}
+        # The event types that go to the primary hook (statistics) alone: for those, the
+        # hot path may count directly and skip making the event at all.
+        self.primary = primary
+        self.direct: frozenset[type] = frozenset()
+        for hook in ([primary] if primary is not None else []) + list(hooks):
             self.add(hook)
 
     def add(self, hook: Hook) -> None:
@@ -179,9 +216,20 @@ class Hooks:
             raise TypeError(f"a hook is a callable taking one event, not {hook!r}")
         self.all = (*self.all, hook)
         self.timed = self.timed or bool(getattr(hook, "wants_timings", False))
+        self._routes = {}
+        primary = self.primary
+        self.direct = frozenset(t for t in EVENT_TYPES if self._route(t) == (primary,))
+
+    def _route(self, kind: type) -> tuple[Hook, ...]:
+        route = tuple(h for h in self.all if issubclass(kind, getattr(h, "wants_events", object)))
+        self._routes[kind] = route
+        return route
 
     def emit(self, event: Event) -> None:
-        for hook in self.all:
+        route = self._routes.get(type(event))
+        if route is None:
+            route = self._route(type(event))
+        for hook in route:
             try:
                 hook(event)
             except Exception:

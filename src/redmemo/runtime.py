@@ -42,17 +42,22 @@ class Runtime:
     def __post_init__(self) -> None:
         self.background = Background(self.background_workers)
 
+    def attach(self, stack: Stack) -> None:
+        """Use ``stack`` for the backends (set once, by the cache that built both)."""
+        self.stack = stack
+        # Bound once: the hit path calls these directly, without a lookup through here.
+        self.sync_backend = stack.sync  # type: ignore[method-assign]
+        self.async_backend = stack.async_  # type: ignore[method-assign]
+
     def deliver(self, key: str, kind: Notice, entry: bytes) -> None:
         """Where the backend's notices go (looked up each time: fork replaces waiters)."""
         self.waiters.deliver(key, kind, entry)
 
     def sync_backend(self) -> SyncBackend:
-        assert self.stack is not None
-        return self.stack.sync()
+        raise RuntimeError("no backend stack attached to this runtime")
 
     def async_backend(self) -> AsyncBackend:
-        assert self.stack is not None
-        return self.stack.async_()
+        raise RuntimeError("no backend stack attached to this runtime")
 
     def after_fork(self) -> None:
         """In a forked child: threads, locks held by them and event loops did not survive.

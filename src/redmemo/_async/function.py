@@ -70,9 +70,12 @@ class AsyncCachedFunction(Generic[P, T]):
         self.keys = self.design.keys
         self.stats_name = self.design.stats_name
         self._codec = runtime.codec.for_serializer(options.serializer)
+        self._stats = runtime.stats.of(self.stats_name)
         self._refreshing: set[str] = set()
         self._skip = options.skip
         self._own_hook = self.design.callback_hook if self.design.has_callbacks else None
+        if self._own_hook is None:  # the common case: straight to the cache's hooks
+            self._emit = runtime.hooks.emit  # type: ignore[method-assign]
         self._raw_options = raw_options or {}
 
     # -- the public face ----------------------------------------------------------------
@@ -111,7 +114,7 @@ class AsyncCachedFunction(Generic[P, T]):
 
     def stats(self, reset: bool = False) -> dict[str, int]:
         """This function's counters (hits, misses, stale, fills, ...) in this process."""
-        return self._runtime.stats.of(self.stats_name).snapshot(reset)
+        return self._stats.snapshot(reset)
 
     @overload
     def __get__(
@@ -153,9 +156,12 @@ class AsyncCachedFunction(Generic[P, T]):
         if raw is not None:
             entry = self._codec.decode(raw)
             if entry is not None:
-                state = classify(entry, runtime.clock(), self.options.beta)
+                state = classify(entry, runtime.clock(), self.options.early)
                 if state is State.FRESH:
-                    self._emit(Hit(self.stats_name, key, args, kwargs, entry.value))
+                    if self._own_hook is None and Hit in runtime.hooks.direct:
+                        self._stats.add("hits")  # what the statistics hook alone would do
+                    else:
+                        self._emit(Hit(self.stats_name, key, args, kwargs, entry.value))
                     return entry.value  # type: ignore[no-any-return]
                 if state is State.STALE:
                     self._emit(Stale(self.stats_name, key, args, kwargs, entry.value))

@@ -9,6 +9,8 @@ __all__ = ["LogHook"]
 
 
 class LogHook:
+    wants_events = (BackendFailure,)
+
     def __init__(self, where: str) -> None:
         self.where = where  # the cache, as its repr shows it (no password)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
+from .. import events
 from ..events import Event
 
 __all__ = ["FIELDS", "Stats", "StatsHook", "merge"]
@@ -46,19 +47,40 @@ class Stats:
         return counts
 
 
+# Which counter each kind of event adds to.
+STAT_OF: dict[type, str] = {
+    events.Hit: "hits",
+    events.Miss: "misses",
+    events.Stale: "stale",
+    events.Fill: "fills",
+    events.Refresh: "refreshes",
+    events.Wait: "waits",
+    events.Takeover: "takeovers",
+    events.Overtaken: "overtaken",
+    events.Failure: "failures",
+    events.Default: "defaults",
+    events.BackendFailure: "errors",
+}
+
+
 class StatsHook:
-    """Counts each function's events by their ``stat`` name."""
+    """Counts each function's events."""
+
+    wants_events = tuple(STAT_OF)
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._by_function: dict[str, Stats] = {}
 
     def __call__(self, event: Event) -> None:
-        stat = event.stat
-        if stat:
-            name = getattr(event, "function", None)
-            if name is not None:
-                self.of(name).add(stat)
+        function = getattr(event, "function", None)
+        if function is None:
+            return
+        stats = self._by_function.get(function)
+        if stats is None:
+            stats = self.of(function)
+        with stats._lock:  # Stats.add, inline: this runs on every hit
+            stats._counts[STAT_OF[type(event)]] += 1
 
     def of(self, function: str) -> Stats:
         stats = self._by_function.get(function)
