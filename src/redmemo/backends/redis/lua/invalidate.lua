@@ -9,20 +9,22 @@
 -- Returns {number of entries that existed, members of the indexes...}.
 local channel, n, marker_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local removed = 0
-local batch = {}
+local entries, leases = {}, {}
 local function flush()
-  if #batch > 0 then
-    removed = removed + redis.call('UNLINK', unpack(batch))
-    batch = {}
+  -- Many keys per call (in batches: unpack has a limit).
+  if #entries > 0 then
+    removed = removed + redis.call('UNLINK', unpack(entries))
+    redis.call('UNLINK', unpack(leases))
+    entries, leases = {}, {}
   end
 end
 for i = 1, 3 * n, 3 do
-  batch[#batch + 1] = KEYS[i]
-  redis.call('UNLINK', KEYS[i + 1])
+  entries[#entries + 1] = KEYS[i]
+  leases[#leases + 1] = KEYS[i + 1]
   if redis.call('DEL', KEYS[i + 2]) == 1 then
     redis.call('PUBLISH', channel, 'W' .. #KEYS[i] .. ':' .. KEYS[i])
   end
-  if #batch >= 500 then
+  if #entries >= 500 then
     flush()
   end
 end
