@@ -78,6 +78,7 @@ _REDIS_OPTIONS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "connect_timeout": ("socket_connect_timeout", _to_span),
     "max_connections": ("max_connections", _to_int),
     "pool_size": ("max_connections", _to_int),
+    "pool_timeout": ("pool_timeout", _to_span),
     "health_check_interval": ("health_check_interval", _to_int),
     "client_name": ("client_name", lambda n, t: t),
     "retry_on_timeout": ("retry_on_timeout", _to_bool),

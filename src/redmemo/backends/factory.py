@@ -17,9 +17,6 @@ from typing import Any, Protocol
 
 import redis
 import redis.asyncio
-import redis.asyncio.retry
-import redis.backoff
-import redis.retry
 
 from ..config import BackendSettings
 from ..coordination.leases import Notice, parse_notice
@@ -32,6 +29,7 @@ from ._sync.protocol import SyncBackend
 from ._sync.redis import SyncRedisBackend
 from ._sync.timing import SyncTimingLayer
 from .memory import AsyncMemoryBackend, MemoryBackend, MemoryStore
+from .redis.clients import async_client, sync_client
 from .redis.listener import FillListener
 
 __all__ = [
@@ -127,22 +125,11 @@ class RedisFamily:
         if notice is not None:
             self._deliver(*notice)
 
-    def _client_kwargs(self, retry: object) -> dict[str, Any]:
-        # A cache must fail fast: a Redis that does not answer costs the caller a short
-        # timeout and one quick retry, then the function runs uncached. The URL can say
-        # otherwise (socket_timeout=..., socket_connect_timeout=...).
-        kwargs: dict[str, Any] = {"socket_timeout": 2.0, "socket_connect_timeout": 1.0}
-        kwargs.update(self.settings.redis_kwargs)
-        kwargs.setdefault("retry", retry)
-        return kwargs
-
     def new_client(self) -> redis.Redis:
-        retry = redis.retry.Retry(redis.backoff.ExponentialBackoff(cap=0.05, base=0.005), 1)
-        return redis.Redis(**self._client_kwargs(retry))
+        return sync_client(self.settings.redis_kwargs)
 
     def new_async_client(self) -> redis.asyncio.Redis:
-        retry = redis.asyncio.retry.Retry(redis.backoff.ExponentialBackoff(cap=0.05, base=0.005), 1)
-        return redis.asyncio.Redis(**self._client_kwargs(retry))
+        return async_client(self.settings.redis_kwargs)
 
     def sync(self) -> SyncRedisBackend:
         backend = self._sync

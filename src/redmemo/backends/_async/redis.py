@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError, RedisError, ResponseError
+from redis.exceptions import ConnectionError, NoScriptError, RedisError, ResponseError
 
 from ..._compat import AsyncCompat
 from ..._log import warn_throttled
@@ -33,8 +33,17 @@ _LATE_MARGIN_MS = 1000
 ScriptCall = tuple[str, list[str], list[Any]]
 
 
-def _failed(command: str, exc: RedisError) -> BackendError:
-    return BackendError(f"Redis {command} failed: {type(exc).__name__}: {exc}")
+def _failed(command: str, exc: RedisError, writes: bool = False) -> BackendError:
+    unknown = ""
+    if writes and not isinstance(exc, ResponseError):
+        # Nothing is re-sent, so the command ran once or not at all; which, nobody knows.
+        unknown = " (the command may or may not have taken effect)"
+    return BackendError(f"Redis {command} failed{unknown}: {type(exc).__name__}: {exc}")
+
+
+# Commands that are safe to send twice: reads, and scripts that recognise a repetition
+# (a lease request finds its own token; a registration or a release is idempotent).
+_REPEATABLE_SCRIPTS = frozenset({"lease", "register", "release"})
 
 
 def _text(key: bytes | str) -> str:
@@ -51,33 +60,36 @@ class AsyncRedisBackend:
 
     # -- plain operations -----------------------------------------------------------------
 
-    async def get(self, key: str) -> bytes | None:
+    async def _read(self, command: str, *args: Any) -> Any:
+        """A read, sent once more if the connection failed (a dropped idle connection is
+        the common case); a timeout is not retried, as it would double the wait."""
         try:
-            value = cast("bytes | None", await self.client.get(key))
+            try:
+                return await self.client.execute_command(command, *args)  # type: ignore[no-untyped-call]
+            except ConnectionError:
+                return await self.client.execute_command(command, *args)  # type: ignore[no-untyped-call]
         except RedisError as exc:
-            raise _failed("GET", exc) from exc
-        return value
+            raise _failed(command, exc) from exc
+
+    async def get(self, key: str) -> bytes | None:
+        return cast("bytes | None", await self._read("GET", key))
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:
             return []
-        try:
-            values = cast("list[bytes | None]", await self.client.mget(keys))
-        except RedisError as exc:
-            raise _failed("MGET", exc) from exc
-        return values
+        return cast("list[bytes | None]", await self._read("MGET", *keys))
 
     async def set(self, key: str, value: bytes, ttl_ms: int | None) -> None:
         try:
             await self.client.set(key, value, px=ttl_ms)
         except RedisError as exc:
-            raise _failed("SET", exc) from exc
+            raise _failed("SET", exc, writes=True) from exc
 
     async def add(self, key: str, value: bytes, ttl_ms: int | None) -> bool:
         try:
             return bool(await self.client.set(key, value, px=ttl_ms, nx=True))
         except RedisError as exc:
-            raise _failed("SET NX", exc) from exc
+            raise _failed("SET NX", exc, writes=True) from exc
 
     async def set_many(self, items: Sequence[tuple[str, bytes]], ttl_ms: int | None) -> None:
         if not items:
@@ -89,13 +101,10 @@ class AsyncRedisBackend:
                     pipe.set(key, value, px=ttl_ms)
                 await pipe.execute()
         except RedisError as exc:
-            raise _failed("SET (pipeline)", exc) from exc
+            raise _failed("SET (pipeline)", exc, writes=True) from exc
 
     async def exists(self, key: str) -> bool:
-        try:
-            return bool(await self.client.exists(key))
-        except RedisError as exc:
-            raise _failed("EXISTS", exc) from exc
+        return bool(await self._read("EXISTS", key))
 
     async def incr(self, key: str, delta: int) -> int:
         try:
@@ -106,7 +115,7 @@ class AsyncRedisBackend:
                 f"not an integer counter (Redis said: {exc})"
             ) from exc
         except RedisError as exc:
-            raise _failed("INCRBY", exc) from exc
+            raise _failed("INCRBY", exc, writes=True) from exc
         return result
 
     async def expire(self, key: str, ttl_ms: int | None) -> bool:
@@ -117,13 +126,10 @@ class AsyncRedisBackend:
                 return bool(await self.client.exists(key))
             return bool(await self.client.pexpire(key, ttl_ms))
         except RedisError as exc:
-            raise _failed("PEXPIRE", exc) from exc
+            raise _failed("PEXPIRE", exc, writes=True) from exc
 
     async def ttl_ms(self, key: str) -> int | None:
-        try:
-            left: int = await self.client.pttl(key)
-        except RedisError as exc:
-            raise _failed("PTTL", exc) from exc
+        left = int(await self._read("PTTL", key))
         return left if left >= 0 else None
 
     async def delete(self, keys: Sequence[str]) -> int:
@@ -134,7 +140,7 @@ class AsyncRedisBackend:
             for group in self.keyspace.by_slot(keys).values():
                 count += await self.client.unlink(*group)
         except RedisError as exc:
-            raise _failed("UNLINK", exc) from exc
+            raise _failed("UNLINK", exc, writes=True) from exc
         return count
 
     async def raw(self, command: str, *args: Any) -> Any:
@@ -179,8 +185,12 @@ class AsyncRedisBackend:
                 # Not run: safe to load and send again (a new or flushed server).
                 await self.client.script_load(script.source)
                 return await self.client.evalsha(script.sha, len(keys), *keys, *args)
+            except ConnectionError:
+                if name not in _REPEATABLE_SCRIPTS:
+                    raise
+                return await self.client.evalsha(script.sha, len(keys), *keys, *args)
         except RedisError as exc:
-            raise _failed(f"EVALSHA {name}", exc) from exc
+            raise _failed(f"EVALSHA {name}", exc, name not in _REPEATABLE_SCRIPTS) from exc
 
     async def _scripts(self, calls: Sequence[ScriptCall]) -> list[Any]:
         """Run many scripts in pipelines (round trips, not one per script), in order."""

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from redis import Redis
-from redis.exceptions import NoScriptError, RedisError, ResponseError
+from redis.exceptions import ConnectionError, NoScriptError, RedisError, ResponseError
 
 from ..._compat import SyncCompat
 from ..._log import warn_throttled
@@ -34,8 +34,17 @@ _LATE_MARGIN_MS = 1000
 ScriptCall = tuple[str, list[str], list[Any]]
 
 
-def _failed(command: str, exc: RedisError) -> BackendError:
-    return BackendError(f"Redis {command} failed: {type(exc).__name__}: {exc}")
+def _failed(command: str, exc: RedisError, writes: bool = False) -> BackendError:
+    unknown = ""
+    if writes and not isinstance(exc, ResponseError):
+        # Nothing is re-sent, so the command ran once or not at all; which, nobody knows.
+        unknown = " (the command may or may not have taken effect)"
+    return BackendError(f"Redis {command} failed{unknown}: {type(exc).__name__}: {exc}")
+
+
+# Commands that are safe to send twice: reads, and scripts that recognise a repetition
+# (a lease request finds its own token; a registration or a release is idempotent).
+_REPEATABLE_SCRIPTS = frozenset({"lease", "register", "release"})
 
 
 def _text(key: bytes | str) -> str:
@@ -52,33 +61,36 @@ class SyncRedisBackend:
 
     # -- plain operations -----------------------------------------------------------------
 
-    def get(self, key: str) -> bytes | None:
+    def _read(self, command: str, *args: Any) -> Any:
+        """A read, sent once more if the connection failed (a dropped idle connection is
+        the common case); a timeout is not retried, as it would double the wait."""
         try:
-            value = cast("bytes | None", self.client.get(key))
+            try:
+                return self.client.execute_command(command, *args)  # type: ignore[no-untyped-call]
+            except ConnectionError:
+                return self.client.execute_command(command, *args)  # type: ignore[no-untyped-call]
         except RedisError as exc:
-            raise _failed("GET", exc) from exc
-        return value
+            raise _failed(command, exc) from exc
+
+    def get(self, key: str) -> bytes | None:
+        return cast("bytes | None", self._read("GET", key))
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:
             return []
-        try:
-            values = cast("list[bytes | None]", self.client.mget(keys))
-        except RedisError as exc:
-            raise _failed("MGET", exc) from exc
-        return values
+        return cast("list[bytes | None]", self._read("MGET", *keys))
 
     def set(self, key: str, value: bytes, ttl_ms: int | None) -> None:
         try:
             self.client.set(key, value, px=ttl_ms)
         except RedisError as exc:
-            raise _failed("SET", exc) from exc
+            raise _failed("SET", exc, writes=True) from exc
 
     def add(self, key: str, value: bytes, ttl_ms: int | None) -> bool:
         try:
             return bool(self.client.set(key, value, px=ttl_ms, nx=True))
         except RedisError as exc:
-            raise _failed("SET NX", exc) from exc
+            raise _failed("SET NX", exc, writes=True) from exc
 
     def set_many(self, items: Sequence[tuple[str, bytes]], ttl_ms: int | None) -> None:
         if not items:
@@ -90,13 +102,10 @@ class SyncRedisBackend:
                     pipe.set(key, value, px=ttl_ms)
                 pipe.execute()
         except RedisError as exc:
-            raise _failed("SET (pipeline)", exc) from exc
+            raise _failed("SET (pipeline)", exc, writes=True) from exc
 
     def exists(self, key: str) -> bool:
-        try:
-            return bool(self.client.exists(key))
-        except RedisError as exc:
-            raise _failed("EXISTS", exc) from exc
+        return bool(self._read("EXISTS", key))
 
     def incr(self, key: str, delta: int) -> int:
         try:
@@ -107,7 +116,7 @@ class SyncRedisBackend:
                 f"not an integer counter (Redis said: {exc})"
             ) from exc
         except RedisError as exc:
-            raise _failed("INCRBY", exc) from exc
+            raise _failed("INCRBY", exc, writes=True) from exc
         return result
 
     def expire(self, key: str, ttl_ms: int | None) -> bool:
@@ -118,13 +127,10 @@ class SyncRedisBackend:
                 return bool(self.client.exists(key))
             return bool(self.client.pexpire(key, ttl_ms))
         except RedisError as exc:
-            raise _failed("PEXPIRE", exc) from exc
+            raise _failed("PEXPIRE", exc, writes=True) from exc
 
     def ttl_ms(self, key: str) -> int | None:
-        try:
-            left: int = self.client.pttl(key)
-        except RedisError as exc:
-            raise _failed("PTTL", exc) from exc
+        left = int(self._read("PTTL", key))
         return left if left >= 0 else None
 
     def delete(self, keys: Sequence[str]) -> int:
@@ -135,7 +141,7 @@ class SyncRedisBackend:
             for group in self.keyspace.by_slot(keys).values():
                 count += self.client.unlink(*group)
         except RedisError as exc:
-            raise _failed("UNLINK", exc) from exc
+            raise _failed("UNLINK", exc, writes=True) from exc
         return count
 
     def raw(self, command: str, *args: Any) -> Any:
@@ -180,8 +186,12 @@ class SyncRedisBackend:
                 # Not run: safe to load and send again (a new or flushed server).
                 self.client.script_load(script.source)
                 return self.client.evalsha(script.sha, len(keys), *keys, *args)
+            except ConnectionError:
+                if name not in _REPEATABLE_SCRIPTS:
+                    raise
+                return self.client.evalsha(script.sha, len(keys), *keys, *args)
         except RedisError as exc:
-            raise _failed(f"EVALSHA {name}", exc) from exc
+            raise _failed(f"EVALSHA {name}", exc, name not in _REPEATABLE_SCRIPTS) from exc
 
     def _scripts(self, calls: Sequence[ScriptCall]) -> list[Any]:
         """Run many scripts in pipelines (round trips, not one per script), in order."""

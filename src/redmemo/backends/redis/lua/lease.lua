@@ -26,6 +26,11 @@ end
 if redis.call('SET', KEYS[2], value, 'NX', 'PX', ARGV[2]) then
   return {2, start}
 end
+local held = redis.call('GET', KEYS[2])
+if held and string.sub(held, 1, #ARGV[1] + 1) == ARGV[1] .. ':' then
+  -- Our own request, sent again after a lost connection: the lease is already ours.
+  return {2, string.sub(held, #ARGV[1] + 2)}
+end
 local left = redis.call('PTTL', KEYS[2])
 if left < 1 then
   left = 1
