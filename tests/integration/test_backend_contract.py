@@ -70,7 +70,9 @@ def leases_and_stores(b: SyncBackend) -> list[Any]:
     b.release(k, b"t5")  # not the holder: nothing happens
     seen.append(b.store_leased(k, b"t6", b"v6", None))
     seen += [b.get(k), b.ttl_ms(k)]
-    b.lease(k, b"t7", 60_000, LeaseMode.FORCE)
+    first = b.lease(k, b"t7", 60_000, LeaseMode.FORCE)
+    again = b.lease(k, b"t7", 60_000, LeaseMode.FORCE)  # sent again: still ours
+    seen += [lease_view(again), again.started_us == first.started_us]
     b.release(k, b"t7")
     seen.append(lease_view(b.lease(k, b"t8", 60_000, LeaseMode.FORCE)))  # free again
     return seen

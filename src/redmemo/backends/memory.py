@@ -365,6 +365,8 @@ class MemoryBackend:
             store.leases[key] = (token, started, now + lease_ms / 1000.0)
             store.sweep()  # leases of fills that died leave here, as entries do
             return Lease(LeaseStatus.ACQUIRED, started_us=started)
+        if held[0] == token:  # our own request again (lease.lua does the same)
+            return Lease(LeaseStatus.ACQUIRED, started_us=held[1])
         left = max(1, round((held[2] - now) * 1000))
         if mode is not LeaseMode.REFRESH:
             store.flags[key] = held[2]
