@@ -14,9 +14,13 @@ from typing import Any, TypeVar
 
 from ._log import logger
 
-__all__ = ["AsyncCompat", "Background", "SyncCompat"]
+__all__ = ["INTERRUPTS", "AsyncCompat", "Background", "SyncCompat"]
 
 T = TypeVar("T")
+
+# What stops a computation from outside: a cancelled task (a request timeout, a client
+# gone), Ctrl-C, an exit. Not the function's own errors.
+INTERRUPTS = (asyncio.CancelledError, KeyboardInterrupt, SystemExit)
 
 
 def _consume(future: asyncio.Future[Any]) -> None:
@@ -42,6 +46,11 @@ class AsyncCompat:
     async def run_blocking(fn: Callable[[], T]) -> T:
         return await asyncio.to_thread(fn)
 
+    @staticmethod
+    async def uncancelled(step: Awaitable[T]) -> T:
+        """Finish ``step`` even if the caller is cancelled again meanwhile (clean-up)."""
+        return await asyncio.shield(step)
+
 
 class SyncCompat:
     @staticmethod
@@ -54,6 +63,11 @@ class SyncCompat:
     @staticmethod
     def run_blocking(fn: Callable[[], T]) -> T:
         return fn()
+
+    @staticmethod
+    def uncancelled(step: T) -> T:
+        """The sync twin: the step has run already."""
+        return step
 
 
 class Background:

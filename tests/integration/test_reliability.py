@@ -169,3 +169,124 @@ def test_256_threads_on_256_keys_never_fail_open(
     assert load.stats()["errors"] == 0
     assert _quiet(caplog) == []
     cache.close()
+
+
+# -- cancellation -------------------------------------------------------------------------------
+
+
+def test_a_cancelled_computation_gives_its_lease_back_and_joiners_carry_on(
+    redis_url: str, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls = {"n": 0}
+
+    async def main() -> tuple[list[Any], bytes | None]:
+        cache = redmemo.Cache(redis_url, namespace="cancel")
+        first_started = asyncio.Event()
+
+        @cache(ttl=60, lease=30)
+        async def load(x: int) -> str:
+            calls["n"] += 1
+            if calls["n"] == 1:
+                first_started.set()
+                await asyncio.sleep(30)  # a slow request the server times out
+            return f"value {x}"
+
+        leader = asyncio.ensure_future(load(1))
+        await first_started.wait()
+        joiners = [asyncio.ensure_future(load(1)) for _ in range(5)]
+        await asyncio.sleep(0.05)  # the joiners wait on the leader's flight
+        leader.cancel()
+        results = await asyncio.gather(leader, *joiners, return_exceptions=True)
+        with redis_server.client() as direct:
+            lease = direct.get(cache.keyspace.lease(load.key(1)))
+        await cache.aclose()
+        return results, lease
+
+    with caplog.at_level(logging.DEBUG, logger="asyncio"):
+        results, lease = asyncio.run(main())
+    assert isinstance(results[0], asyncio.CancelledError)
+    assert results[1:] == ["value 1"] * 5  # nobody cancelled them: they carried on
+    assert calls["n"] == 2  # the cancelled computation, and one that replaced it
+    assert lease is None  # given back at once, not held for 30 s
+    logged = caplog.text
+    assert "Task was destroyed" not in logged
+    assert "never retrieved" not in logged
+
+
+def test_a_cancelled_computation_lets_another_process_compute_at_once(redis_url: str) -> None:
+    async def main() -> str:
+        holder = redmemo.Cache(redis_url, namespace="cancel2")
+        other = redmemo.Cache(redis_url, namespace="cancel2")
+        started = asyncio.Event()
+
+        async def slow_body(x: int) -> str:
+            started.set()
+            await asyncio.sleep(30)
+            return "never"
+
+        async def quick_body(x: int) -> str:
+            return "other"
+
+        def decorate(cache: redmemo.Cache, body: Any) -> Any:
+            async def load(x: int) -> str:  # one name: the same function in two processes
+                return await body(x)  # type: ignore[no-any-return]
+
+            return cache(ttl=60, lease=30, wait_timeout=30)(load)
+
+        slow, quick = decorate(holder, slow_body), decorate(other, quick_body)
+        assert slow.key(1) == quick.key(1)
+        task = asyncio.ensure_future(slow(1))
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # Without the release, this would wait out the 30 s lease (then fail the test
+        # through wait_timeout); with it, the lease is free now.
+        result = await asyncio.wait_for(quick(1), timeout=10)
+        await holder.aclose()
+        await other.aclose()
+        return result
+
+    assert asyncio.run(main()) == "other"
+
+
+# -- read your own invalidation -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["key", "tag", "function", "clear"])
+def test_a_call_after_an_invalidation_never_joins_a_computation_from_before(
+    how: str, redis_url: str
+) -> None:
+    async def main() -> tuple[str, str]:
+        cache = redmemo.Cache(redis_url, namespace="ryi-" + how)
+        version = {"value": "old"}
+        gate = asyncio.Event()
+
+        @cache(ttl=60, tags=["t"])
+        async def load(x: int) -> str:
+            seen = version["value"]
+            if seen == "old":
+                await gate.wait()
+            return seen
+
+        before = asyncio.ensure_future(load(1))
+        await asyncio.sleep(0.05)  # its computation runs (and read "old")
+        version["value"] = "new"
+        if how == "key":
+            await load.invalidate(1)
+        elif how == "tag":
+            await cache.ainvalidate_tags("t")
+        elif how == "function":
+            await load.invalidate_all()
+        else:
+            await cache.aclear()
+        after = asyncio.ensure_future(load(1))
+        await asyncio.sleep(0.05)
+        gate.set()
+        result = await after, await before
+        await cache.aclose()
+        return result
+
+    after, before = asyncio.run(main())
+    assert before == "old"  # what it computed, for the caller that asked before
+    assert after == "new"

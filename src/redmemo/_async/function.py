@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
-from .._compat import AsyncCompat
+from .._compat import INTERRUPTS, AsyncCompat
+from ..coordination.flights import Abandoned
 from ..coordination.leases import LeaseMode, LeaseStatus, Notice, new_token
 from ..core.entry import Entry
 from ..core.policy import State, classify
@@ -93,12 +94,16 @@ class AsyncCachedFunction(Generic[P, T]):
         """Forget this call's result (and what depends on it); a computation of it already
         running will not store its result."""
         key = self.keys.key(args, kwargs)
-        return await self._runtime.async_backend().invalidate([key]) > 0
+        removed = await self._runtime.async_backend().invalidate([key])
+        self._runtime.flights.forget()  # no later call joins a computation from before
+        return removed > 0
 
     async def invalidate_all(self) -> int:
         """Forget every result of this function (every process's), without a scan."""
         backend = self._runtime.async_backend()
-        return await backend.invalidate([], [self.design.function_index])
+        removed = await backend.invalidate([], [self.design.function_index])
+        self._runtime.flights.forget()
+        return removed
 
     async def refresh(self, *args: P.args, **kwargs: P.kwargs) -> T:
         """Compute this call now, store the result (pre-empting any running fill), return it."""
@@ -184,7 +189,9 @@ class AsyncCachedFunction(Generic[P, T]):
         try:
             value = await self._fill_leased(key, args, kwargs, fallback)
         except BaseException as exc:
-            flight.set_exception(exc)
+            # The function's own error is shared with those who joined; a cancellation
+            # or interrupt is not theirs: they start over.
+            flight.set_exception(exc if isinstance(exc, Exception) else Abandoned())
             raise
         else:
             flight.set_result(value)
@@ -202,6 +209,8 @@ class AsyncCachedFunction(Generic[P, T]):
             return shared  # type: ignore[no-any-return]
         except TimeoutError:
             return await self._compute_unleased(key, args, kwargs, fallback)
+        except Abandoned:
+            return await self._get_or_compute(key, args, kwargs)
 
     async def _fill_leased(self, key: str, args: Any, kwargs: Any, fallback: Entry | None) -> T:
         """Compute under the cross-process lease, or wait for whoever holds it."""
@@ -261,6 +270,11 @@ class AsyncCachedFunction(Generic[P, T]):
                 waiter = runtime.waiters.register(key)  # woken without a value: ask again
         except BackendError as exc:
             return await self._fail_open(exc, key, args, kwargs)
+        except INTERRUPTS:
+            # Cancelled or interrupted: give the lease back now if it is ours, rather than
+            # make every other process wait until it runs out.
+            await AsyncCompat.uncancelled(self._release_quietly(key, token))
+            raise
         finally:
             runtime.waiters.discard(key, waiter)
 
@@ -348,7 +362,11 @@ class AsyncCachedFunction(Generic[P, T]):
                 )
                 if lease.status is LeaseStatus.ACQUIRED:
                     self._emit(Refresh(self.stats_name, key, args, kwargs))
-                    await self._compute(key, token, lease.started_us, args, kwargs, None)
+                    try:
+                        await self._compute(key, token, lease.started_us, args, kwargs, None)
+                    except INTERRUPTS:
+                        await AsyncCompat.uncancelled(self._release_quietly(key, token))
+                        raise
             else:
                 await self._fill(key, args, kwargs, None)
         except BackendError as exc:
@@ -404,11 +422,14 @@ class AsyncCachedFunction(Generic[P, T]):
             return fallback.value  # type: ignore[no-any-return]
         raise exc
 
-    async def _release_quietly(self, key: str, token: bytes) -> None:
+    async def _release_quietly(self, key: str, token: bytes) -> bool:
+        """Give the lease back if it is ours; False if the backend could not be told."""
         try:
             await self._runtime.async_backend().release(key, token)
         except BackendError as exc:
             self._report(exc, key)
+            return False
+        return True
 
     async def _fail_open(self, exc: BackendError, key: str, args: Any, kwargs: Any) -> T:
         """The backend failed: the function still answers, uncached."""

@@ -157,7 +157,9 @@ class AsyncStoreMixin(Facade):
         """
         if not self._runtime.enabled:
             return 0
-        return await self._runtime.async_backend().clear()
+        removed = await self._runtime.async_backend().clear()
+        self._runtime.flights.forget()
+        return removed
 
     async def ainvalidate(self, *keys: str) -> int:
         """Invalidate entries by key, and every entry registered with ``depends_on`` one of
@@ -166,7 +168,9 @@ class AsyncStoreMixin(Facade):
         fulls = [self._key(k) for k in keys]
         if not self._runtime.enabled or not fulls:
             return 0
-        return await self._runtime.async_backend().invalidate(fulls)
+        removed = await self._runtime.async_backend().invalidate(fulls)
+        self._runtime.flights.forget()  # read-your-invalidation in this process too
+        return removed
 
     async def ainvalidate_tags(self, *tags: str) -> int:
         """Invalidate every entry carrying any of ``tags``, in every process, at a cost that
@@ -179,7 +183,9 @@ class AsyncStoreMixin(Facade):
     async def _ainvalidate_indexes(self, indexes: Sequence[str]) -> int:
         if not self._runtime.enabled or not indexes:
             return 0
-        return await self._runtime.async_backend().invalidate([], indexes)
+        removed = await self._runtime.async_backend().invalidate([], indexes)
+        self._runtime.flights.forget()
+        return removed
 
     async def ainvalidate_pattern(self, pattern: str) -> int:
         """Invalidate the entries whose keys match a glob ``pattern`` (within the namespace),
@@ -197,6 +203,7 @@ class AsyncStoreMixin(Facade):
         removed = 0
         for start in range(0, len(entries), _INVALIDATE_BATCH):
             removed += await backend.invalidate(entries[start : start + _INVALIDATE_BATCH])
+        self._runtime.flights.forget()
         return removed
 
     async def araw(self, command: str, *args: Any) -> Any:

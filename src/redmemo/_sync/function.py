@@ -15,7 +15,8 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
-from .._compat import SyncCompat
+from .._compat import INTERRUPTS, SyncCompat
+from ..coordination.flights import Abandoned
 from ..coordination.leases import LeaseMode, LeaseStatus, Notice, new_token
 from ..core.entry import Entry
 from ..core.policy import State, classify
@@ -94,12 +95,16 @@ class SyncCachedFunction(Generic[P, T]):
         """Forget this call's result (and what depends on it); a computation of it already
         running will not store its result."""
         key = self.keys.key(args, kwargs)
-        return self._runtime.sync_backend().invalidate([key]) > 0
+        removed = self._runtime.sync_backend().invalidate([key])
+        self._runtime.flights.forget()  # no later call joins a computation from before
+        return removed > 0
 
     def invalidate_all(self) -> int:
         """Forget every result of this function (every process's), without a scan."""
         backend = self._runtime.sync_backend()
-        return backend.invalidate([], [self.design.function_index])
+        removed = backend.invalidate([], [self.design.function_index])
+        self._runtime.flights.forget()
+        return removed
 
     def refresh(self, *args: P.args, **kwargs: P.kwargs) -> T:
         """Compute this call now, store the result (pre-empting any running fill), return it."""
@@ -185,7 +190,9 @@ class SyncCachedFunction(Generic[P, T]):
         try:
             value = self._fill_leased(key, args, kwargs, fallback)
         except BaseException as exc:
-            flight.set_exception(exc)
+            # The function's own error is shared with those who joined; a cancellation
+            # or interrupt is not theirs: they start over.
+            flight.set_exception(exc if isinstance(exc, Exception) else Abandoned())
             raise
         else:
             flight.set_result(value)
@@ -203,6 +210,8 @@ class SyncCachedFunction(Generic[P, T]):
             return shared  # type: ignore[no-any-return]
         except TimeoutError:
             return self._compute_unleased(key, args, kwargs, fallback)
+        except Abandoned:
+            return self._get_or_compute(key, args, kwargs)
 
     def _fill_leased(self, key: str, args: Any, kwargs: Any, fallback: Entry | None) -> T:
         """Compute under the cross-process lease, or wait for whoever holds it."""
@@ -262,6 +271,11 @@ class SyncCachedFunction(Generic[P, T]):
                 waiter = runtime.waiters.register(key)  # woken without a value: ask again
         except BackendError as exc:
             return self._fail_open(exc, key, args, kwargs)
+        except INTERRUPTS:
+            # Cancelled or interrupted: give the lease back now if it is ours, rather than
+            # make every other process wait until it runs out.
+            SyncCompat.uncancelled(self._release_quietly(key, token))
+            raise
         finally:
             runtime.waiters.discard(key, waiter)
 
@@ -349,7 +363,11 @@ class SyncCachedFunction(Generic[P, T]):
                 )
                 if lease.status is LeaseStatus.ACQUIRED:
                     self._emit(Refresh(self.stats_name, key, args, kwargs))
-                    self._compute(key, token, lease.started_us, args, kwargs, None)
+                    try:
+                        self._compute(key, token, lease.started_us, args, kwargs, None)
+                    except INTERRUPTS:
+                        SyncCompat.uncancelled(self._release_quietly(key, token))
+                        raise
             else:
                 self._fill(key, args, kwargs, None)
         except BackendError as exc:
@@ -405,11 +423,14 @@ class SyncCachedFunction(Generic[P, T]):
             return fallback.value  # type: ignore[no-any-return]
         raise exc
 
-    def _release_quietly(self, key: str, token: bytes) -> None:
+    def _release_quietly(self, key: str, token: bytes) -> bool:
+        """Give the lease back if it is ours; False if the backend could not be told."""
         try:
             self._runtime.sync_backend().release(key, token)
         except BackendError as exc:
             self._report(exc, key)
+            return False
+        return True
 
     def _fail_open(self, exc: BackendError, key: str, args: Any, kwargs: Any) -> T:
         """The backend failed: the function still answers, uncached."""

@@ -158,7 +158,9 @@ class SyncStoreMixin(Facade):
         """
         if not self._runtime.enabled:
             return 0
-        return self._runtime.sync_backend().clear()
+        removed = self._runtime.sync_backend().clear()
+        self._runtime.flights.forget()
+        return removed
 
     def invalidate(self, *keys: str) -> int:
         """Invalidate entries by key, and every entry registered with ``depends_on`` one of
@@ -167,7 +169,9 @@ class SyncStoreMixin(Facade):
         fulls = [self._key(k) for k in keys]
         if not self._runtime.enabled or not fulls:
             return 0
-        return self._runtime.sync_backend().invalidate(fulls)
+        removed = self._runtime.sync_backend().invalidate(fulls)
+        self._runtime.flights.forget()  # read-your-invalidation in this process too
+        return removed
 
     def invalidate_tags(self, *tags: str) -> int:
         """Invalidate every entry carrying any of ``tags``, in every process, at a cost that
@@ -180,7 +184,9 @@ class SyncStoreMixin(Facade):
     def _invalidate_indexes(self, indexes: Sequence[str]) -> int:
         if not self._runtime.enabled or not indexes:
             return 0
-        return self._runtime.sync_backend().invalidate([], indexes)
+        removed = self._runtime.sync_backend().invalidate([], indexes)
+        self._runtime.flights.forget()
+        return removed
 
     def invalidate_pattern(self, pattern: str) -> int:
         """Invalidate the entries whose keys match a glob ``pattern`` (within the namespace),
@@ -198,6 +204,7 @@ class SyncStoreMixin(Facade):
         removed = 0
         for start in range(0, len(entries), _INVALIDATE_BATCH):
             removed += backend.invalidate(entries[start : start + _INVALIDATE_BATCH])
+        self._runtime.flights.forget()
         return removed
 
     def raw(self, command: str, *args: Any) -> Any:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Future
 
-__all__ = ["Flights"]
+__all__ = ["Abandoned", "Flights"]
+
+
+class Abandoned(Exception):
+    """The leader of a flight stopped without a result (it was cancelled or
+    interrupted): the callers that joined it start over, and one of them leads."""
 
 
 class Flights:
@@ -26,6 +31,12 @@ class Flights:
     def running(self, key: str) -> Future[object] | None:
         """The key's flight if one is running (a lock-free read: dict.get is atomic)."""
         return self._by_key.get(key)
+
+    def forget(self) -> None:
+        """Let calls from now on start their own flights: after an invalidation, no call
+        may join a computation that began before it. Running leaders still land."""
+        with self._lock:
+            self._by_key = {}
 
     def land(self, key: str, future: Future[object]) -> None:
         with self._lock:
