@@ -83,7 +83,7 @@ class Background:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._lock = threading.Lock()
 
-    def sync_spawn(self, fn: Callable[..., Any], *args: Any) -> None:
+    def sync_spawn(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future[None]:
         executor = self._executor
         if executor is None:
             with self._lock:
@@ -92,12 +92,20 @@ class Background:
                         self.max_workers, thread_name_prefix="redmemo-refresh"
                     )
                 executor = self._executor
-        executor.submit(_logged, fn, *args)
+        return executor.submit(_logged, fn, *args)
 
-    def async_spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+    def async_spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(_alogged(fn, *args))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
+
+    @staticmethod
+    def running(handle: concurrent.futures.Future[None] | asyncio.Task[None]) -> bool:
+        """Whether spawned work can still finish: a task whose loop closed never will."""
+        if handle.done():
+            return False
+        return not (isinstance(handle, asyncio.Task) and handle.get_loop().is_closed())
 
     async def drain(self) -> None:
         """Wait for the running loop's background tasks (for shutdown and tests)."""

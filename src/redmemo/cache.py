@@ -113,7 +113,7 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
             stats=stats,
             background_workers=background_workers,
         )
-        family = open_family(self.settings, self.keyspace, self._runtime.deliver, self.clock)
+        family = open_family(self.settings, self.keyspace, self._runtime, self.clock)
         self._runtime.attach(Stack(family, self._layers()))
         self._functions: weakref.WeakSet[Any] = weakref.WeakSet()
         self._shared_stats = SharedStats(
@@ -135,7 +135,7 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
     def _after_fork(self) -> None:
         self._runtime.after_fork()
         for fn in list(self._functions):
-            fn._refreshing = set()  # refreshes in flight at the fork ran in the parent
+            fn._refreshing = {}  # refreshes in flight at the fork ran in the parent
 
     def __repr__(self) -> str:
         return f"Cache({self.settings.display_url!r}, namespace={self.namespace!r})"

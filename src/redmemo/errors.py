@@ -12,6 +12,7 @@ __all__ = [
     "InvalidKeyError",
     "InvalidTTLError",
     "NotACounterError",
+    "RecursiveCallError",
     "RedmemoError",
     "SerializationError",
     "UnstableKeyError",
@@ -44,6 +45,11 @@ class UnstableKeyError(RedmemoError, TypeError):
 
 class NotACounterError(RedmemoError, TypeError):
     """``increment`` on a key that holds something other than an integer counter."""
+
+
+class RecursiveCallError(RedmemoError, RecursionError):
+    """A cached function called itself with the same arguments: it would wait for its
+    own result. ``functools.lru_cache`` would recurse forever; redmemo says so at once."""
 
 
 class BackendError(RedmemoError):

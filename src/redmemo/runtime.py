@@ -36,6 +36,7 @@ class Runtime:
     stats: StatsHook = field(default_factory=StatsHook)
     background_workers: int = 4
     flights: Flights = field(default_factory=Flights)
+    fallbacks: Flights = field(default_factory=Flights)  # computations after a wait gave up
     waiters: Waiters = field(default_factory=Waiters)
     stack: Stack | None = None
 
@@ -53,6 +54,10 @@ class Runtime:
         """Where the backend's notices go (looked up each time: fork replaces waiters)."""
         self.waiters.deliver(key, kind, entry)
 
+    def wake_all(self) -> None:
+        """Every waiter asks again (the backend may have lost notices)."""
+        self.waiters.wake_all()
+
     def sync_backend(self) -> SyncBackend:
         raise RuntimeError("no backend stack attached to this runtime")
 
@@ -66,6 +71,7 @@ class Runtime:
         let the backends reopen what they need.
         """
         self.flights = Flights()
+        self.fallbacks = Flights()
         self.waiters = Waiters()
         self.background = Background(self.background_workers)
         if self.stack is not None:

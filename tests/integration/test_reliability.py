@@ -290,3 +290,142 @@ def test_a_call_after_an_invalidation_never_joins_a_computation_from_before(
     after, before = asyncio.run(main())
     assert before == "old"  # what it computed, for the caller that asked before
     assert after == "new"
+
+
+# -- leases and waiting --------------------------------------------------------------------------
+
+
+def test_a_function_that_calls_itself_with_the_same_arguments_is_told_at_once(
+    make_cache: Any, mode: str
+) -> None:
+    cache = make_cache(ttl=60)
+    calls = {"n": 0}
+    if mode == "sync":
+
+        @cache(wait_timeout=30)
+        def again(x: int) -> int:
+            calls["n"] += 1
+            return again(x)
+
+        with pytest.raises(redmemo.RecursiveCallError, match="calls itself with the same"):
+            again(1)
+    else:
+
+        @cache(wait_timeout=30)
+        async def aagain(x: int) -> int:
+            calls["n"] += 1
+            return await aagain(x)
+
+        async def main() -> None:
+            with pytest.raises(redmemo.RecursiveCallError, match="calls itself"):
+                await aagain(1)
+            await cache.aclose()
+
+        asyncio.run(main())
+    assert calls["n"] == 1  # no wait_timeout per level: at once
+
+
+def test_recursion_on_other_arguments_is_fine(make_cache: Any, mode: str) -> None:
+    cache = make_cache(ttl=60)
+    if mode == "sync":
+
+        @cache
+        def fib(n: int) -> int:
+            return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+        assert fib(20) == 6765
+    else:
+
+        @cache
+        async def afib(n: int) -> int:
+            return n if n < 2 else await afib(n - 1) + await afib(n - 2)
+
+        async def main() -> int:
+            try:
+                return await afib(20)
+            finally:
+                await cache.aclose()
+
+        assert asyncio.run(main()) == 6765
+
+
+@pytest.mark.slow
+def test_callers_that_give_up_waiting_compute_once_per_process(redis_url: str) -> None:
+    async def main() -> tuple[int, list[str]]:
+        holder = redmemo.Cache(redis_url, namespace="giveup")
+        waiters = redmemo.Cache(redis_url, namespace="giveup")
+        started, release = asyncio.Event(), asyncio.Event()
+        fallbacks = {"n": 0}
+
+        async def slow_body(x: int) -> str:
+            started.set()
+            await release.wait()
+            return "holder"
+
+        async def fallback_body(x: int) -> str:
+            fallbacks["n"] += 1
+            await asyncio.sleep(0.05)
+            return "fallback"
+
+        def decorate(cache: redmemo.Cache, body: Any) -> Any:
+            async def load(x: int) -> str:
+                return await body(x)  # type: ignore[no-any-return]
+
+            return cache(ttl=60, lease=30, wait_timeout=0.3)(load)
+
+        slow, impatient = decorate(holder, slow_body), decorate(waiters, fallback_body)
+        task = asyncio.ensure_future(slow(1))
+        await started.wait()
+        results = await asyncio.gather(*(impatient(1) for _ in range(50)))
+        release.set()
+        await task
+        await holder.aclose()
+        await waiters.aclose()
+        return fallbacks["n"], results
+
+    computed, results = asyncio.run(main())
+    assert computed == 1  # not 50
+    assert results == ["fallback"] * 50
+
+
+@pytest.mark.chaos
+def test_waiters_ask_again_after_notices_were_lost(redis_url: str, proxy: Proxy) -> None:
+    holder = redmemo.Cache(redis_url, namespace="lost")
+    waiter = redmemo.Cache(proxy.url, namespace="lost")
+    started, release = threading.Event(), threading.Event()
+
+    def slow_body(x: int) -> str:
+        started.set()
+        release.wait(30)
+        return "holder's"
+
+    def decorate(cache: redmemo.Cache, body: Any) -> Any:
+        def load(x: int) -> str:  # one name: the same function in two processes
+            return body(x)  # type: ignore[no-any-return]
+
+        return cache(ttl=60, lease=120, wait_timeout=120)(load)
+
+    slow = decorate(holder, slow_body)
+    impatient = decorate(waiter, lambda x: "waiter's")
+    thread = threading.Thread(target=slow, args=(1,))
+    thread.start()
+    assert started.wait(10)
+    outcome: list[str] = []
+    waiting = threading.Thread(target=lambda: outcome.append(impatient(1)))
+    waiting.start()
+    deadline = time.monotonic() + 10
+    while impatient.stats()["waits"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)  # subscribed, and waiting for the holder's notice
+    proxy.refuse()
+    proxy.cut()  # the listener's connection is gone...
+    release.set()
+    thread.join(10)  # ...when the holder stores and publishes
+    proxy.refuse(False)
+    # Without a new question after the reconnect it would sleep until its holder's lease
+    # ran out (120 s); the bound here is only there to end the test if it does.
+    waiting.join(30)
+    assert not waiting.is_alive()
+    assert outcome == ["holder's"]
+    assert impatient.stats()["errors"] == 0
+    holder.close()
+    waiter.close()

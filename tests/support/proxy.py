@@ -21,6 +21,7 @@ class Proxy:
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
         self._stalled_until = 0.0
+        self._refusing = False
         self._closed = False
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -31,6 +32,10 @@ class Proxy:
     def stall(self, seconds: float) -> None:
         """Hold back every reply for ``seconds`` from now (commands still reach Redis)."""
         self._stalled_until = time.monotonic() + seconds
+
+    def refuse(self, refusing: bool = True) -> None:
+        """While refusing, new connections are closed as soon as they are accepted."""
+        self._refusing = refusing
 
     def cut(self) -> None:
         """Close every open connection (new ones are accepted)."""
@@ -52,6 +57,9 @@ class Proxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
+            if self._refusing:
+                client.close()
+                continue
             try:
                 server = socket.create_connection(self.upstream)
             except OSError:

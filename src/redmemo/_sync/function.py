@@ -8,6 +8,7 @@ All it knows of its cache is the :class:`~redmemo.runtime.Runtime`.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import time
@@ -20,7 +21,7 @@ from ..coordination.flights import Abandoned
 from ..coordination.leases import LeaseMode, LeaseStatus, Notice, new_token
 from ..core.entry import Entry
 from ..core.policy import State, classify
-from ..errors import BackendError, SerializationError
+from ..errors import BackendError, RecursiveCallError, SerializationError
 from ..events import (
     BackendFailure,
     Default,
@@ -50,6 +51,12 @@ S = TypeVar("S")
 
 logger = logging.getLogger("redmemo")
 
+# The entry keys this call chain (thread or task) is computing: a call that needs one of
+# them again would wait for itself.
+_COMPUTING: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
+    "redmemo_computing", default=frozenset()
+)
+
 
 class SyncCachedFunction(Generic[P, T]):
     """``fn`` with its results cached; call it as you would call ``fn``."""
@@ -73,7 +80,9 @@ class SyncCachedFunction(Generic[P, T]):
         self.stats_name = self.design.stats_name
         self._codec = runtime.codec.for_serializer(options.serializer)
         self._stats = runtime.stats.of(self.stats_name)
-        self._refreshing: set[str] = set()
+        # Background work per key (a task or a future), so that a key is refreshed once
+        # at a time, and again once a refresh ended or its event loop closed.
+        self._refreshing: dict[str, Any] = {}
         self._skip = options.skip
         self._own_hook = self.design.callback_hook if self.design.has_callbacks else None
         if self._own_hook is None:  # the common case: straight to the cache's hooks
@@ -153,6 +162,8 @@ class SyncCachedFunction(Generic[P, T]):
         runtime = self._runtime
         flight = runtime.flights.running(key)
         if flight is not None:  # this process is computing it now: share, without Redis
+            if key in _COMPUTING.get():
+                return self._fill(key, args, kwargs, None)  # raises: a call to itself
             return self._join(key, flight, args, kwargs, None)
         try:
             raw = runtime.sync_backend().get(key)
@@ -183,10 +194,17 @@ class SyncCachedFunction(Generic[P, T]):
 
     def _fill(self, key: str, args: Any, kwargs: Any, fallback: Entry | None) -> T:
         """Compute a missing entry once per process: the first caller leads, others join."""
+        computing = _COMPUTING.get()
+        if key in computing:
+            raise RecursiveCallError(
+                f"{self.keys.base.rstrip(':')} calls itself with the same arguments (key "
+                f"{self._runtime.keyspace.describe(key)!r}): it would wait for its own result"
+            )
         flights = self._runtime.flights
         flight, leader = flights.join(key)
         if not leader:
             return self._join(key, flight, args, kwargs, fallback)
+        marker = _COMPUTING.set(computing | {key})
         try:
             value = self._fill_leased(key, args, kwargs, fallback)
         except BaseException as exc:
@@ -198,6 +216,7 @@ class SyncCachedFunction(Generic[P, T]):
             flight.set_result(value)
             return value
         finally:
+            _COMPUTING.reset(marker)
             flights.land(key, flight)
 
     def _join(
@@ -209,9 +228,28 @@ class SyncCachedFunction(Generic[P, T]):
             shared: Any = SyncCompat.wait(flight, self.options.wait_timeout)
             return shared  # type: ignore[no-any-return]
         except TimeoutError:
-            return self._compute_unleased(key, args, kwargs, fallback)
+            return self._fallback(key, args, kwargs, fallback)
         except Abandoned:
             return self._get_or_compute(key, args, kwargs)
+
+    def _fallback(self, key: str, args: Any, kwargs: Any, fallback: Entry | None) -> T:
+        """Waited long enough: compute without the lease, once per key in this process
+        however many callers gave up at the same moment."""
+        flights = self._runtime.fallbacks
+        flight, leader = flights.join(key)
+        if not leader:
+            shared: Any = SyncCompat.wait(flight, None)
+            return shared  # type: ignore[no-any-return]
+        try:
+            value = self._compute_unleased(key, args, kwargs, fallback)
+        except BaseException as exc:
+            flight.set_exception(exc if isinstance(exc, Exception) else Abandoned())
+            raise
+        else:
+            flight.set_result(value)
+            return value
+        finally:
+            flights.land(key, flight)
 
     def _fill_leased(self, key: str, args: Any, kwargs: Any, fallback: Entry | None) -> T:
         """Compute under the cross-process lease, or wait for whoever holds it."""
@@ -256,7 +294,7 @@ class SyncCachedFunction(Generic[P, T]):
                 self._emit(Wait(self.stats_name, key, args, kwargs))
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    return self._compute_unleased(key, args, kwargs, fallback)
+                    return self._fallback(key, args, kwargs, fallback)
                 try:
                     # Wake at the latest when the holder's lease ends, to take it over.
                     kind, payload = SyncCompat.wait(
@@ -341,12 +379,18 @@ class SyncCachedFunction(Generic[P, T]):
 
     def _start(self, key: str, args: Any, kwargs: Any, refresh: bool) -> None:
         """Refresh (or fill, for wait=False) in the background, once per key and process."""
-        if key in self._refreshing:
+        running = self._refreshing.get(key)
+        if running is not None and self._runtime.background.running(running):
             return
-        self._refreshing.add(key)
-        self._runtime.background.sync_spawn(self._background_job, key, args, kwargs, refresh)
+        background = self._runtime.background
+        self._refreshing[key] = background.sync_spawn(
+            self._background_job, key, args, kwargs, refresh
+        )
 
     def _background_job(self, key: str, args: Any, kwargs: Any, refresh: bool) -> None:
+        # A task inherits its creator's context; what the creator was computing is not
+        # this job's (a thread of the pool starts with an empty one anyway).
+        _COMPUTING.set(frozenset())
         try:
             if refresh:
                 # Across processes, only the one that takes the lease refreshes.
@@ -375,7 +419,7 @@ class SyncCachedFunction(Generic[P, T]):
         except Exception:
             logger.warning("redmemo: background computation of %s failed", key, exc_info=True)
         finally:
-            self._refreshing.discard(key)
+            self._refreshing.pop(key, None)
 
     # -- helpers ----------------------------------------------------------------------------
 

@@ -43,7 +43,13 @@ __all__ = [
     "open_family",
 ]
 
-Deliver = Callable[[str, Notice, bytes], None]
+
+class Notices(Protocol):
+    """Where a backend sends what it learns of fills: the runtime's waiters."""
+
+    def deliver(self, key: str, kind: Notice, entry: bytes) -> None: ...
+
+    def wake_all(self) -> None: ...
 
 
 class Family(Protocol):
@@ -71,11 +77,11 @@ class MemoryFamily:
         self,
         settings: BackendSettings,
         keyspace: Keyspace,
-        deliver: Deliver,
+        notices: Notices,
         clock: Callable[[], float],
     ) -> None:
         self.store = MemoryStore(settings.maxsize, clock)
-        self.store.listeners.append(deliver)
+        self.store.listeners.append(notices.deliver)
         self._sync = MemoryBackend(self.store, keyspace)
         self._async = AsyncMemoryBackend(self._sync)
 
@@ -105,12 +111,12 @@ class RedisFamily:
         self,
         settings: BackendSettings,
         keyspace: Keyspace,
-        deliver: Deliver,
+        notices: Notices,
         clock: Callable[[], float],
     ) -> None:
         self.settings = settings
         self.keyspace = keyspace
-        self._deliver = deliver
+        self._notices = notices
         self._lock = threading.Lock()
         self._sync: SyncRedisBackend | None = None
         self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncRedisBackend]
@@ -118,12 +124,14 @@ class RedisFamily:
         self.listener = self._new_listener()
 
     def _new_listener(self) -> FillListener:
-        return FillListener(self.new_client, self.keyspace.channel, self._on_message)
+        return FillListener(
+            self.new_client, self.keyspace.channel, self._on_message, self._notices.wake_all
+        )
 
     def _on_message(self, message: bytes) -> None:
         notice = parse_notice(message)
         if notice is not None:
-            self._deliver(*notice)
+            self._notices.deliver(*notice)
 
     def new_client(self) -> redis.Redis:
         return sync_client(self.settings.redis_kwargs)
@@ -170,15 +178,15 @@ class RedisFamily:
             self._sync = SyncRedisBackend(self._sync.client, self.keyspace, self.listener)
 
 
-FamilyFactory = Callable[[BackendSettings, Keyspace, Deliver, Callable[[], float]], Family]
+FamilyFactory = Callable[[BackendSettings, Keyspace, Notices, Callable[[], float]], Family]
 
 FAMILIES: dict[str, FamilyFactory] = {"memory": MemoryFamily, "redis": RedisFamily}
 
 
 def open_family(
-    settings: BackendSettings, keyspace: Keyspace, deliver: Deliver, clock: Callable[[], float]
+    settings: BackendSettings, keyspace: Keyspace, notices: Notices, clock: Callable[[], float]
 ) -> Family:
-    return FAMILIES[settings.kind](settings, keyspace, deliver, clock)
+    return FAMILIES[settings.kind](settings, keyspace, notices, clock)
 
 
 class LayerSpec(Protocol):

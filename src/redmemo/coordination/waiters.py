@@ -38,6 +38,15 @@ class Waiters:
             if not future.done():
                 future.set_result((kind, entry))
 
+    def wake_all(self) -> None:
+        """Wake every waiter without a value: each asks again (after lost notices)."""
+        with self._lock:
+            waiting, self._by_key = self._by_key, {}
+        for futures in waiting.values():
+            for future in futures:
+                if not future.done():
+                    future.set_result((Notice.WAKE, b""))
+
     def on_message(self, message: bytes) -> None:
         notice = parse_notice(message)
         if notice is not None:

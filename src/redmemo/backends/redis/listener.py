@@ -28,10 +28,14 @@ class FillListener:
         connect: Callable[[], redis.Redis],
         channel: str,
         on_message: Callable[[bytes], None],
+        on_resubscribe: Callable[[], None] = lambda: None,
     ) -> None:
         self._connect = connect
         self.channel = channel
         self._on_message = on_message
+        # Notices sent while the connection was down are lost: after a reconnect, every
+        # waiter is woken to ask again rather than sleep until its holder's lease ends.
+        self._on_resubscribe = on_resubscribe
         self._lock = threading.Lock()
         self._ready = threading.Event()
         self._stop = threading.Event()
@@ -82,6 +86,7 @@ class FillListener:
     def _run(self) -> None:
         ready, stop = self._ready, self._stop
         backoff = 0.05
+        interrupted = False
         while not stop.is_set():
             client = None
             pubsub: Any = None
@@ -96,10 +101,15 @@ class FillListener:
                         continue
                     if message["type"] == "subscribe":
                         ready.set()
+                        if interrupted:
+                            interrupted = False
+                            logger.warning("redmemo: fill notifications resumed")
+                            self._on_resubscribe()
                     elif message["type"] == "message":
                         self._deliver(message["data"])
             except RedisError as exc:
                 ready.clear()
+                interrupted = True
                 warn_throttled(
                     "listener", "redmemo: fill notifications interrupted (%s); reconnecting", exc
                 )
