@@ -5,6 +5,7 @@ never wall-clock times."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 import time
@@ -429,3 +430,92 @@ def test_waiters_ask_again_after_notices_were_lost(redis_url: str, proxy: Proxy)
     assert impatient.stats()["errors"] == 0
     holder.close()
     waiter.close()
+
+
+# -- event loops come and go ---------------------------------------------------------------------
+
+
+def _connections(server: RedisServer) -> int:
+    with server.client() as direct:
+        return len(direct.client_list()) - 1  # not this one
+
+
+def test_a_loop_that_ends_takes_its_clients_with_it(
+    redis_url: str, redis_server: RedisServer
+) -> None:
+    cache = redmemo.Cache(redis_url, namespace="loops")
+
+    @cache(ttl=60)
+    async def load(x: int) -> int:
+        return x
+
+    async def job(i: int) -> int:
+        return sum(await asyncio.gather(*(load(i * 100 + j) for j in range(20))))
+
+    baseline = _connections(redis_server)
+    for i in range(30):  # asyncio.run per job, as workers and test runners do
+        assert asyncio.run(job(i)) == sum(range(i * 100, i * 100 + 20))
+    assert _connections(redis_server) <= baseline + 2  # not 30 loops x their pools
+    family = cache._family
+    assert family._by_loop == {}
+    cache.close()
+
+
+def test_close_releases_the_clients_of_a_loop_closed_without_shutdown(
+    redis_url: str, redis_server: RedisServer
+) -> None:
+    cache = redmemo.Cache(redis_url, namespace="loops2")
+    baseline = _connections(redis_server)
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(cache.aset("k", 1))
+    loop.close()  # no shutdown_asyncgens: nothing closed the clients
+    del loop
+
+    def close_and_collect() -> None:
+        cache.close()
+        gc.collect()
+
+    with pytest.warns(ResourceWarning):  # asyncio's word on the transports it lost
+        close_and_collect()
+    assert _connections(redis_server) <= baseline
+
+
+def test_a_refresh_cut_short_by_its_loop_does_not_block_later_refreshes() -> None:
+    from tests.support.functions import Clock
+
+    clock = Clock()
+    cache = redmemo.Cache("memory://", namespace="loops3", clock=clock)
+    calls = {"n": 0}
+    gate = asyncio.Event()
+
+    @cache(ttl=100, refresh=10)
+    async def load(x: int) -> int:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            await gate.wait()  # the first refresh: its loop is closed under it
+        return calls["n"]
+
+    async def call() -> int:
+        return await load(1)
+
+    async def call_and_settle() -> int:
+        value = await load(1)
+        await cache._runtime.background.drain()
+        return value
+
+    assert asyncio.run(call()) == 1
+    clock.advance(20)
+    # Stale: a refresh starts; the loop is closed while it runs (no asyncio.run to
+    # cancel it: some frameworks just close their loops).
+    loop = asyncio.new_event_loop()
+    assert loop.run_until_complete(call()) == 1
+    loop.run_until_complete(asyncio.sleep(0.01))  # the refresh is under way
+    loop.close()
+    assert calls["n"] == 2
+    # Its lease, held by a computation that will never end, runs out like any other...
+    clock.advance(11)
+    # ...and the key, stale, is refreshed in a new loop.
+    assert asyncio.run(call_and_settle()) == 1
+    assert calls["n"] == 3
+    assert asyncio.run(call()) == 3
+    cache.close()

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from collections.abc import AsyncGenerator, Callable, Sequence
+from typing import NamedTuple, Protocol
 
 import redis
 import redis.asyncio
@@ -29,7 +29,7 @@ from ._sync.protocol import SyncBackend
 from ._sync.redis import SyncRedisBackend
 from ._sync.timing import SyncTimingLayer
 from .memory import AsyncMemoryBackend, MemoryBackend, MemoryStore
-from .redis.clients import async_client, sync_client
+from .redis.clients import abandon, async_client, sync_client
 from .redis.listener import FillListener
 
 __all__ = [
@@ -101,6 +101,13 @@ class MemoryFamily:
         self.store.after_fork()
 
 
+class _LoopClients(NamedTuple):
+    loop: weakref.ref[asyncio.AbstractEventLoop]
+    backend: AsyncRedisBackend
+    closer: AsyncGenerator[None, None]
+    start: asyncio.Future[None]  # referenced until the loop ends, as tasks must be
+
+
 class RedisFamily:
     """One sync client, one async client per event loop (an asyncio connection belongs to
     the loop that opened it), and one listener thread for notices, all made on first use."""
@@ -119,8 +126,10 @@ class RedisFamily:
         self._notices = notices
         self._lock = threading.Lock()
         self._sync: SyncRedisBackend | None = None
-        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncRedisBackend]
-        self._by_loop = weakref.WeakKeyDictionary()
+        # Per event loop, by id (a weak dictionary would not do: the clients refer to
+        # their loop, so it could never be collected).
+        self._by_loop: dict[int, _LoopClients] = {}
+        self.on_loop_closed: list[Callable[[asyncio.AbstractEventLoop], None]] = []
         self.listener = self._new_listener()
 
     def _new_listener(self) -> FillListener:
@@ -150,30 +159,79 @@ class RedisFamily:
 
     def async_(self) -> AsyncBackend:
         loop = asyncio.get_running_loop()
-        backend = self._by_loop.get(loop)
-        if backend is None:
-            backend = AsyncRedisBackend(self.new_async_client(), self.keyspace, self.listener)
-            self._by_loop[loop] = backend
+        record = self._by_loop.get(id(loop))
+        if record is not None and record.loop() is loop:
+            return record.backend
+        self._forget_closed_loops()
+        backend = AsyncRedisBackend(self.new_async_client(), self.keyspace, self.listener)
+        closer = self._close_with(loop, backend)
+        # Started now, the generator is finalized when the loop shuts down its async
+        # generators (asyncio.run, pytest-asyncio, async_to_sync all do): the clients of a
+        # loop end with it, instead of keeping it and its connections alive for ever.
+        start = asyncio.ensure_future(closer.asend(None))
+        self._by_loop[id(loop)] = _LoopClients(weakref.ref(loop), backend, closer, start)
         return backend
 
+    async def _close_with(
+        self, loop: asyncio.AbstractEventLoop, backend: AsyncRedisBackend
+    ) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            self._drop(loop)
+            await backend.close()
+
+    def _drop(self, loop: asyncio.AbstractEventLoop) -> None:
+        record = self._by_loop.get(id(loop))
+        if record is not None and record.loop() in (loop, None):
+            del self._by_loop[id(loop)]
+        for forget in self.on_loop_closed:
+            forget(loop)
+
+    def _forget_closed_loops(self) -> None:
+        """Loops closed without shutting down their generators: free what they held."""
+        for key, record in list(self._by_loop.items()):
+            loop = record.loop()
+            if loop is None or loop.is_closed():
+                del self._by_loop[key]
+                abandon(record.backend.client)
+                if loop is not None:
+                    for forget in self.on_loop_closed:
+                        forget(loop)
+
     def close(self) -> None:
+        """Stop the listener and release the sync client and every loop's clients."""
         self.listener.stop()
         with self._lock:
             backend, self._sync = self._sync, None
         if backend is not None:
             backend.close()
+        try:
+            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        for record in list(self._by_loop.values()):
+            loop = record.loop()
+            if loop is current:
+                continue  # its own aclose() closes it (close() cannot await)
+            if loop is not None and loop.is_running():
+                asyncio.run_coroutine_threadsafe(record.closer.aclose(), loop)
+            else:
+                abandon(record.backend.client)
+                if loop is not None:
+                    self._drop(loop)
 
     async def aclose(self) -> None:
-        backend = self._by_loop.pop(asyncio.get_running_loop(), None)
-        if backend is not None:
-            await backend.close()
+        record = self._by_loop.get(id(asyncio.get_running_loop()))
+        if record is not None:
+            await record.closer.aclose()
 
     def after_fork(self) -> None:
         # The parent's listener thread and loops do not exist here; redis-py reopens
         # the sync client's connections by itself.
         self._lock = threading.Lock()
         self.listener = self._new_listener()
-        self._by_loop = weakref.WeakKeyDictionary()
+        self._by_loop = {}
         if self._sync is not None:
             self._sync = SyncRedisBackend(self._sync.client, self.keyspace, self.listener)
 
@@ -204,14 +262,21 @@ class Stack:
         self.family = family
         self._layers = tuple(layers)
         self._sync: SyncBackend | None = None
-        self._last: tuple[object, AsyncBackend] | None = None
-        self._by_base: weakref.WeakKeyDictionary[Any, AsyncBackend] = weakref.WeakKeyDictionary()
+        # The last loop's top of stack (by a weak reference to the loop), and each
+        # loop's, by id; a family that closes a loop's clients tells us to forget it.
+        self._last: tuple[weakref.ref[asyncio.AbstractEventLoop], AsyncBackend] | None = None
+        self._by_loop: dict[int, tuple[weakref.ref[asyncio.AbstractEventLoop], AsyncBackend]]
+        self._by_loop = {}
+        closed = getattr(family, "on_loop_closed", None)
+        # A family without per-loop clients (memory) has one async backend for all loops.
+        self._per_loop = closed is not None
+        if closed is not None:
+            closed.append(self._forget_loop)
 
     def relayer(self, layers: Sequence[LayerSpec]) -> None:
         """Use other layers from now on (the family's connections stay)."""
         self._layers = tuple(layers)
-        self._sync, self._last = None, None
-        self._by_base = weakref.WeakKeyDictionary()
+        self.forget()
 
     def sync(self) -> SyncBackend:
         top = self._sync
@@ -225,22 +290,36 @@ class Stack:
     def async_(self) -> AsyncBackend:
         loop = asyncio.get_running_loop()
         last = self._last
-        if last is not None and last[0] is loop:  # the common case: the same loop again
+        if last is not None and last[0]() is loop:  # the common case: the same loop again
             return last[1]
         base = self.family.async_()
-        top = self._by_base.get(base)
-        if top is None:
+        if not self._per_loop:
             top = base
             for layer in self._layers:
                 top = layer.wrap_async(top)
-            self._by_base[base] = top
-        self._last = (loop, top)
+            self._last = (weakref.ref(loop), top)
+            return top
+        known = self._by_loop.get(id(loop))
+        if known is not None and known[0]() is loop and known[1] is not None:
+            top = known[1]
+        else:
+            top = base
+            for layer in self._layers:
+                top = layer.wrap_async(top)
+            self._by_loop[id(loop)] = (weakref.ref(loop), top)
+        self._last = (weakref.ref(loop), top)
         return top
 
+    def _forget_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._by_loop.pop(id(loop), None)
+        last = self._last
+        if last is not None and last[0]() in (loop, None):
+            self._last = None
+
     def forget(self) -> None:
-        """Drop the stacks built so far (after fork, or when a loop's clients closed)."""
+        """Drop the stacks built so far (after fork, or when layers change)."""
         self._sync, self._last = None, None
-        self._by_base = weakref.WeakKeyDictionary()
+        self._by_loop = {}
 
 
 class Timing:

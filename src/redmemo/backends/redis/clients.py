@@ -11,6 +11,7 @@ backend retries only reads, and only when the connection failed before an answer
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,7 +23,7 @@ import redis.backoff
 import redis.connection
 import redis.retry
 
-__all__ = ["DEFAULTS", "async_client", "sync_client"]
+__all__ = ["DEFAULTS", "abandon", "async_client", "sync_client"]
 
 # A cache must fail fast: a Redis that does not answer costs the caller a short timeout,
 # then the function runs uncached. URL options change each of them.
@@ -77,3 +78,19 @@ def async_client(settings: Mapping[str, Any]) -> redis.asyncio.Redis:
     client = redis.asyncio.Redis(connection_pool=pool)
     client.auto_close_connection_pool = True
     return client
+
+
+def abandon(client: redis.asyncio.Redis) -> None:
+    """Close the sockets of an async client whose event loop is gone: nothing can await
+    its proper close any more, and the server would otherwise keep the connections."""
+    pool = client.connection_pool
+    connections = [
+        *getattr(pool, "_available_connections", ()),
+        *getattr(pool, "_in_use_connections", ()),
+    ]
+    for connection in connections:
+        writer = getattr(connection, "_writer", None)
+        sock = getattr(getattr(writer, "transport", None), "_sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
