@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import events
 from .cache import Cache
+from .core.breaker import Breaker, BreakerState
 from .core.durations import Duration
 from .core.entry import Entry
 from .core.missing import MISSING, Missing
@@ -19,6 +20,7 @@ from .core.serializers import (
 from .core.templates import Args
 from .errors import (
     BackendError,
+    CircuitOpenError,
     ConfigurationError,
     InvalidKeyError,
     InvalidTTLError,
@@ -40,6 +42,9 @@ __all__ = [
     "Node",
     "NodeManager",
     "BackendError",
+    "Breaker",
+    "BreakerState",
+    "CircuitOpenError",
     "Cache",
     "CacheRegistry",
     "ConfigurationError",

@@ -19,8 +19,9 @@ import redis
 
 from ._async.store import AsyncStoreMixin
 from ._sync.store import SyncStoreMixin
-from .backends.factory import LayerSpec, RedisFamily, Stack, Timing, open_family
+from .backends.factory import LayerSpec, RedisFamily, Stack, Timing, Tripping, open_family
 from .config import BackendSettings, env_disabled, resolve_settings
+from .core.breaker import Breaker
 from .core.durations import Duration, to_seconds_or_none
 from .core.entry import EntryCodec
 from .core.keyspace import Keyspace
@@ -78,6 +79,7 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
         background_workers: int = 4,
         share_stats: Duration | None = None,
         hooks: Iterable[Hook] = (),
+        breaker: bool | Breaker | None = None,
     ) -> None:
         if not isinstance(namespace, str) or not namespace:
             raise ConfigurationError(
@@ -114,6 +116,7 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
             background_workers=background_workers,
         )
         family = open_family(self.settings, self.keyspace, self._runtime, self.clock)
+        self.breaker = self._make_breaker(breaker, family.kind)
         self._runtime.attach(Stack(family, self._layers()))
         self._functions: weakref.WeakSet[Any] = weakref.WeakSet()
         self._shared_stats = SharedStats(
@@ -124,8 +127,28 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
         )
         _LIVE.add(self)
 
+    @staticmethod
+    def _make_breaker(breaker: bool | Breaker | None, kind: str) -> Breaker | None:
+        # On by default where a backend can be unreachable; memory never is.
+        if breaker is None:
+            breaker = kind != "memory"
+        if breaker is True:
+            return Breaker()
+        if breaker is False:
+            return None
+        if isinstance(breaker, Breaker):
+            return breaker
+        raise ConfigurationError(
+            f"breaker must be True, False or a redmemo.Breaker, got {breaker!r}"
+        )
+
     def _layers(self) -> list[LayerSpec]:
-        return [Timing(self._hooks.emit)] if self._hooks.timed else []
+        layers: list[LayerSpec] = []
+        if self._hooks.timed:
+            layers.append(Timing(self._hooks.emit))
+        if self.breaker is not None:  # outermost: an open circuit skips everything
+            layers.append(Tripping(self.breaker, self._hooks.emit))
+        return layers
 
     @property
     def _family(self) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "BackendError",
+    "CircuitOpenError",
     "ConfigurationError",
     "InvalidKeyError",
     "InvalidTTLError",
@@ -54,3 +55,7 @@ class RecursiveCallError(RedmemoError, RecursionError):
 
 class BackendError(RedmemoError):
     """The backend (Redis) failed to answer; the original error is the ``__cause__``."""
+
+
+class CircuitOpenError(BackendError):
+    """The circuit breaker is open: the backend was not asked (it failed just before)."""

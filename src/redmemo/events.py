@@ -26,6 +26,8 @@ from typing import Any, NamedTuple
 
 __all__ = [
     "BackendFailure",
+    "BreakerClosed",
+    "BreakerOpened",
     "CommandTiming",
     "Default",
     "Event",
@@ -151,6 +153,19 @@ class BackendFailure(NamedTuple):
     key: str | None = None
 
 
+class BreakerOpened(NamedTuple):
+    """The backend failed ``failures`` times in a row: calls skip it for a while."""
+
+    failures: int
+    error: BaseException | None = None
+
+
+class BreakerClosed(NamedTuple):
+    """The backend answered a probe: calls use it again."""
+
+    opened_for: float  # seconds since it opened
+
+
 class CommandTiming(NamedTuple):
     """One backend operation took ``duration`` seconds (``ok``: it did not raise)."""
 
@@ -171,6 +186,8 @@ Event = (
     | Failure
     | Default
     | BackendFailure
+    | BreakerOpened
+    | BreakerClosed
     | CommandTiming
 )
 Hook = Callable[[Event], Any]
@@ -186,6 +203,8 @@ EVENT_TYPES: tuple[type, ...] = (
     Failure,
     Default,
     BackendFailure,
+    BreakerOpened,
+    BreakerClosed,
     CommandTiming,
 )
 

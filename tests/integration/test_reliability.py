@@ -519,3 +519,93 @@ def test_a_refresh_cut_short_by_its_loop_does_not_block_later_refreshes() -> Non
     assert calls["n"] == 3
     assert asyncio.run(call()) == 3
     cache.close()
+
+
+# -- outages: the circuit breaker ------------------------------------------------------------------
+
+
+@pytest.mark.chaos
+@pytest.mark.slow
+def test_while_redis_hangs_calls_skip_it_and_hits_resume_when_it_returns(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import os
+    import signal
+
+    from tests.support.servers import start_redis
+
+    server = start_redis()  # our own: it is paused
+    try:
+        seen: list[Any] = []
+        cache = redmemo.Cache(
+            server.url + "?socket_timeout=200ms&socket_connect_timeout=200ms",
+            namespace="hang",
+            hooks=[seen.append],
+        )
+
+        @cache(ttl=60)
+        def load(x: int) -> int:
+            return x * 3
+
+        assert load(1) == 3
+        assert load(1) == 3  # a hit
+        results: list[int] = []
+        errors: list[BaseException] = []
+
+        def caller() -> None:
+            for _ in range(50):
+                try:
+                    results.append(load(1))
+                except BaseException as exc:
+                    errors.append(exc)
+                time.sleep(0.01)
+
+        os.kill(server.process.pid, signal.SIGSTOP)
+        try:
+            with caplog.at_level(logging.WARNING, logger="redmemo"):
+                threads = [threading.Thread(target=caller) for _ in range(8)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join(60)
+        finally:
+            os.kill(server.process.pid, signal.SIGCONT)
+        assert errors == []
+        assert results == [3] * 400  # every caller answered, with the right value
+        timed_out = [
+            e
+            for e in seen
+            if isinstance(e, redmemo.events.BackendFailure)
+            and not isinstance(e.error, redmemo.CircuitOpenError)
+        ]
+        # Without the breaker all 400 calls would wait out a timeout; with it, the
+        # calls in flight when it opened, and one probe per reset period.
+        assert len(timed_out) <= 40
+        assert cache.breaker is not None
+        assert cache.breaker.short_circuited >= 300
+        assert any(isinstance(e, redmemo.events.BreakerOpened) for e in seen)
+        assert "unreachable" in caplog.text
+        # Redis is back: within a bounded number of calls, hits again.
+        hits_before = load.stats()["hits"]
+        for _ in range(500):
+            load(1)
+            if load.stats()["hits"] > hits_before:
+                break
+            time.sleep(0.01)
+        assert load.stats()["hits"] > hits_before
+        assert any(isinstance(e, redmemo.events.BreakerClosed) for e in seen)
+        cache.close()
+    finally:
+        server.stop()
+
+
+@pytest.mark.redis
+def test_an_error_redis_answers_with_does_not_open_the_breaker(redis_url: str) -> None:
+    cache = redmemo.Cache(redis_url, namespace="wrongtype")
+    cache.raw("LPUSH", cache.full_key("list"), "x")
+    for _ in range(10):
+        with pytest.raises(redmemo.BackendError, match="WRONGTYPE"):
+            cache.get("list")
+    assert cache.breaker is not None
+    assert cache.breaker.state is redmemo.BreakerState.CLOSED
+    cache.close()

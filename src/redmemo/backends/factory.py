@@ -20,11 +20,14 @@ import redis.asyncio
 
 from ..config import BackendSettings
 from ..coordination.leases import Notice, parse_notice
+from ..core.breaker import Breaker
 from ..core.keyspace import Keyspace
 from ..events import Event
+from ._async.breaker import AsyncBreakerLayer
 from ._async.protocol import AsyncBackend
 from ._async.redis import AsyncRedisBackend
 from ._async.timing import AsyncTimingLayer
+from ._sync.breaker import SyncBreakerLayer
 from ._sync.protocol import SyncBackend
 from ._sync.redis import SyncRedisBackend
 from ._sync.timing import SyncTimingLayer
@@ -40,6 +43,7 @@ __all__ = [
     "RedisFamily",
     "Stack",
     "Timing",
+    "Tripping",
     "open_family",
 ]
 
@@ -333,3 +337,17 @@ class Timing:
 
     def wrap_async(self, inner: AsyncBackend) -> AsyncBackend:
         return AsyncTimingLayer(inner, self._emit)
+
+
+class Tripping:
+    """The circuit-breaker layer for both faces, sharing one breaker (one backend)."""
+
+    def __init__(self, breaker: Breaker, emit: Callable[[Event], None]) -> None:
+        self.breaker = breaker
+        self._emit = emit
+
+    def wrap_sync(self, inner: SyncBackend) -> SyncBackend:
+        return SyncBreakerLayer(inner, self.breaker, self._emit)
+
+    def wrap_async(self, inner: AsyncBackend) -> AsyncBackend:
+        return AsyncBreakerLayer(inner, self.breaker, self._emit)

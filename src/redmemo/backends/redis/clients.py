@@ -28,10 +28,10 @@ __all__ = ["DEFAULTS", "abandon", "async_client", "sync_client"]
 # A cache must fail fast: a Redis that does not answer costs the caller a short timeout,
 # then the function runs uncached. URL options change each of them.
 DEFAULTS: dict[str, Any] = {
-    "socket_timeout": 2.0,
+    "socket_timeout": 1.0,
     "socket_connect_timeout": 1.0,
     "max_connections": 100,
-    "pool_timeout": 2.0,
+    "pool_timeout": 1.0,
 }
 
 
