@@ -16,6 +16,7 @@ from .backends._async.protocol import AsyncBackend
 from .backends._sync.protocol import SyncBackend
 from .backends.factory import Stack
 from .coordination.flights import Flights
+from .coordination.heartbeat import Heartbeat
 from .coordination.leases import Notice
 from .coordination.waiters import Waiters
 from .core.entry import EntryCodec
@@ -42,6 +43,10 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.background = Background(self.background_workers)
+        self.heartbeat = Heartbeat(self._extend)
+
+    def _extend(self, key: str, token: bytes, lease_ms: int) -> bool:
+        return self.sync_backend().extend(key, token, lease_ms)
 
     def attach(self, stack: Stack) -> None:
         """Use ``stack`` for the backends (set once, by the cache that built both)."""
@@ -74,6 +79,7 @@ class Runtime:
         self.fallbacks = Flights()
         self.waiters = Waiters()
         self.background = Background(self.background_workers)
+        self.heartbeat = Heartbeat(self._extend)
         if self.stack is not None:
             self.stack.family.after_fork()
             self.stack.forget()

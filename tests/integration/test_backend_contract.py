@@ -73,7 +73,9 @@ def leases_and_stores(b: SyncBackend) -> list[Any]:
     first = b.lease(k, b"t7", 60_000, LeaseMode.FORCE)
     again = b.lease(k, b"t7", 60_000, LeaseMode.FORCE)  # sent again: still ours
     seen += [lease_view(again), again.started_us == first.started_us]
+    seen += [b.extend(k, b"t7", 120_000), b.extend(k, b"t0", 120_000)]  # ours, not ours
     b.release(k, b"t7")
+    seen.append(b.extend(k, b"t7", 120_000))  # given back: nothing to extend
     seen.append(lease_view(b.lease(k, b"t8", 60_000, LeaseMode.FORCE)))  # free again
     return seen
 

@@ -601,11 +601,75 @@ def test_while_redis_hangs_calls_skip_it_and_hits_resume_when_it_returns(
 
 @pytest.mark.redis
 def test_an_error_redis_answers_with_does_not_open_the_breaker(redis_url: str) -> None:
-    cache = redmemo.Cache(redis_url, namespace="wrongtype")
-    cache.raw("LPUSH", cache.full_key("list"), "x")
+    cache = redmemo.Cache(redis_url, namespace="answered")
     for _ in range(10):
-        with pytest.raises(redmemo.BackendError, match="WRONGTYPE"):
-            cache.get("list")
+        with pytest.raises(redmemo.BackendError, match="unknown command"):
+            cache.raw("NOSUCHCOMMAND")
     assert cache.breaker is not None
     assert cache.breaker.state is redmemo.BreakerState.CLOSED
     cache.close()
+
+
+# -- errors that name their cause, and data that is not ours -----------------------------------
+
+
+@pytest.mark.redis
+def test_a_key_of_another_type_is_a_miss_and_the_fill_repairs_it(redis_url: str) -> None:
+    cache = redmemo.Cache(redis_url, namespace="wrongtype")
+    calls = {"n": 0}
+
+    @cache(key="item:{i}", ttl=60)
+    def item(i: int) -> int:
+        calls["n"] += 1
+        return i
+
+    cache.raw("LPUSH", cache.full_key("item:1"), "not an entry")
+    assert cache.get("item:1") is None  # a miss, as foreign bytes are
+    assert [item(1), item(1), item(1)] == [1, 1, 1]
+    assert calls["n"] == 1  # computed once, then served: the entry replaced the list
+    assert item.stats()["errors"] == 0
+    cache.close()
+
+
+def test_a_key_with_a_lone_surrogate_is_stored_and_found(make_cache: Any) -> None:
+    cache = make_cache()
+    name = "file-\udcff.txt"  # what os.fsdecode gives for an undecodable byte
+
+    @cache(key="f:{name}", ttl=60, tags=["t:{name}"])
+    def size(name: str) -> int:
+        return len(name)
+
+    assert size(name) == 10
+    assert cache.get("f:" + name) == 10
+    assert cache.keyspace.body(size.key(name)) == "f:" + name
+    assert cache.invalidate_tags("t:" + name) == 1
+    cache.set(name, "v")
+    assert cache.get(name) == "v"
+
+
+@pytest.mark.parametrize("ttl", [1e20, 1e39, "200000w"])
+def test_a_ttl_that_cannot_be_stored_is_refused_when_decorating(make_cache: Any, ttl: Any) -> None:
+    cache = make_cache()
+    with pytest.raises(redmemo.InvalidTTLError, match="at most 100 years"):
+        cache(ttl=ttl)
+    with pytest.raises(redmemo.InvalidTTLError, match="at most 100 years"):
+        cache.set("k", 1, ttl=ttl)
+
+
+@pytest.mark.slow
+def test_a_function_slower_than_its_lease_keeps_it_and_stores(
+    decorate: Any, make_cache: Any
+) -> None:
+    calls = {"n": 0}
+
+    def slow(x: int) -> int:
+        calls["n"] += 1
+        time.sleep(1.0)  # more than three leases
+        return x
+
+    fn = decorate(slow, ttl=60, lease=0.3, refresh=0.2)
+    assert fn(1) == 1
+    assert fn.wrapped.stats()["fills"] == 1  # stored, not "overtaken"
+    assert fn.wrapped.stats()["overtaken"] == 0
+    assert fn(1) == 1
+    assert calls["n"] == 1

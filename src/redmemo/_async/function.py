@@ -327,6 +327,8 @@ class AsyncCachedFunction(Generic[P, T]):
     ) -> T:
         """Run the function with the lease held, store its result, give the lease back."""
         backend = self._runtime.async_backend()
+        heartbeat = self._runtime.heartbeat
+        beat = heartbeat.start(key, token, self.options.lease_ms)  # a slow call keeps it
         started = time.monotonic()
         try:
             value = await self.function(*args, **kwargs)
@@ -334,6 +336,8 @@ class AsyncCachedFunction(Generic[P, T]):
             self._emit(Failure(self.stats_name, key, args, kwargs, exc))
             await self._release_quietly(key, token)
             return self._fallback_or_raise(exc, fallback)
+        finally:
+            heartbeat.stop(beat)
         elapsed = time.monotonic() - started
         data = self._encode(key, value, elapsed, args, kwargs)
         late: list[str] = []

@@ -328,6 +328,8 @@ class SyncCachedFunction(Generic[P, T]):
     ) -> T:
         """Run the function with the lease held, store its result, give the lease back."""
         backend = self._runtime.sync_backend()
+        heartbeat = self._runtime.heartbeat
+        beat = heartbeat.start(key, token, self.options.lease_ms)  # a slow call keeps it
         started = time.monotonic()
         try:
             value = self.function(*args, **kwargs)
@@ -335,6 +337,8 @@ class SyncCachedFunction(Generic[P, T]):
             self._emit(Failure(self.stats_name, key, args, kwargs, exc))
             self._release_quietly(key, token)
             return self._fallback_or_raise(exc, fallback)
+        finally:
+            heartbeat.stop(beat)
         elapsed = time.monotonic() - started
         data = self._encode(key, value, elapsed, args, kwargs)
         late: list[str] = []

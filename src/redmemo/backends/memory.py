@@ -418,6 +418,19 @@ class MemoryBackend:
         if waited:
             store.notify([(key, Notice.WAKE, b"")])
 
+    def extend(self, key: str, token: bytes, lease_ms: int) -> bool:
+        store = self.store
+        with store.lock:
+            now = store.clock()
+            held = store.lease_of(key, now)
+            if held is None or held[0] != token:
+                return False
+            expires_at = now + lease_ms / 1000.0
+            store.leases[key] = (held[0], held[1], expires_at)
+            if key in store.flags:
+                store.flags[key] = expires_at
+            return True
+
     def invalidate(self, keys: Sequence[str], indexes: Sequence[str] = ()) -> int:
         store = self.store
         space = self.keyspace
@@ -547,6 +560,9 @@ class AsyncMemoryBackend:
 
     async def release(self, key: str, token: bytes) -> None:
         self.sync.release(key, token)
+
+    async def extend(self, key: str, token: bytes, lease_ms: int) -> bool:
+        return self.sync.extend(key, token, lease_ms)
 
     async def invalidate(self, keys: Sequence[str], indexes: Sequence[str] = ()) -> int:
         return self.sync.invalidate(keys, indexes)

@@ -7,7 +7,9 @@ from datetime import timedelta
 
 from ..errors import InvalidTTLError
 
-__all__ = ["Duration", "to_seconds", "to_seconds_or_none"]
+__all__ = ["MAX_SECONDS", "Duration", "to_seconds", "to_seconds_or_none"]
+
+MAX_SECONDS = 100 * 365.25 * 86400.0
 
 Duration = int | float | timedelta | str
 
@@ -40,6 +42,13 @@ def to_seconds(value: Duration, *, name: str = "ttl") -> float:
         )
     if not seconds > 0 or seconds == float("inf"):
         raise InvalidTTLError(f"{name} must be a positive, finite time span, got {value!r}")
+    if seconds > MAX_SECONDS:
+        # Redis takes at most about 292 million years, and the entry envelope keeps ages
+        # in 32-bit floats; past a century neither would mean what was asked.
+        raise InvalidTTLError(
+            f"{name} must be at most 100 years ({MAX_SECONDS:g} s), got {value!r}; for "
+            "no expiry at all, give no ttl"
+        )
     return seconds
 
 

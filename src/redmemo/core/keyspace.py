@@ -43,8 +43,11 @@ _NS_ESCAPES = str.maketrans(
     {c: f"%{ord(c):02X}" for c in "%:{}*?[]\\#"},
 )
 _BODY_ESCAPES = str.maketrans({"%": "%25", "{": "%7B", "}": "%7D"})
-_BODY_UNESCAPE = re.compile("%(25|7B|7D)")
+_BODY_UNESCAPE = re.compile("%(25|7B|7D|u[0-9A-F]{4})")
 _UNESCAPED = {"25": "%", "7B": "{", "7D": "}"}
+# A lone surrogate (from a file name, a broken decode) cannot be sent as UTF-8: it is
+# written %uXXXX, which no other text produces ("%" itself is escaped).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Index kinds; ``dep`` indexes live in the slot of the entry they are named after.
 INDEX_KINDS = ("tag", "fn", "node", "dep")
@@ -62,11 +65,18 @@ def hash_slot(key: str) -> int:
 
 
 def _escape(text: str) -> str:
-    return text.translate(_BODY_ESCAPES)
+    text = text.translate(_BODY_ESCAPES)
+    if not text.isascii():
+        text = _SURROGATE.sub(lambda m: f"%u{ord(m.group()):04X}", text)
+    return text
 
 
 def _unescape(text: str) -> str:
-    return _BODY_UNESCAPE.sub(lambda m: _UNESCAPED[m.group(1)], text)
+    def one(match: re.Match[str]) -> str:
+        code = match.group(1)
+        return chr(int(code[1:], 16)) if code[0] == "u" else _UNESCAPED[code]
+
+    return _BODY_UNESCAPE.sub(one, text)
 
 
 class Match(NamedTuple):
@@ -110,7 +120,7 @@ class Keyspace:
 
     def entry(self, body: str) -> str:
         """The key of the entry the user calls ``body``."""
-        return self._entry + body.translate(_BODY_ESCAPES) + "}"
+        return self._entry + _escape(body) + "}"
 
     def body(self, key: str) -> str | None:
         """The user's name of an entry key; None if ``key`` is not an entry of ours."""

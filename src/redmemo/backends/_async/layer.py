@@ -93,6 +93,9 @@ class AsyncLayer:
     async def release(self, key: str, token: bytes) -> None:
         await self.call("release", self.inner.release, key, token)
 
+    async def extend(self, key: str, token: bytes, lease_ms: int) -> bool:
+        return await self.call("extend", self.inner.extend, key, token, lease_ms)
+
     async def invalidate(self, keys: Sequence[str], indexes: Sequence[str] = ()) -> int:
         return await self.call("invalidate", self.inner.invalidate, keys, indexes)
 

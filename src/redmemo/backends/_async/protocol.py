@@ -73,6 +73,10 @@ class AsyncBackend(Protocol):
 
     async def release(self, key: str, token: bytes) -> None: ...
 
+    async def extend(self, key: str, token: bytes, lease_ms: int) -> bool:
+        """Give a lease we still hold ``lease_ms`` more; False if it is gone or another's."""
+        ...
+
     async def invalidate(self, keys: Sequence[str], indexes: Sequence[str] = ()) -> int:
         """Drop entries (with their leases and their dependents) and every member of
         ``indexes``; fills already running cannot store. Returns entries that existed."""

@@ -94,6 +94,9 @@ class SyncLayer:
     def release(self, key: str, token: bytes) -> None:
         self.call("release", self.inner.release, key, token)
 
+    def extend(self, key: str, token: bytes, lease_ms: int) -> bool:
+        return self.call("extend", self.inner.extend, key, token, lease_ms)
+
     def invalidate(self, keys: Sequence[str], indexes: Sequence[str] = ()) -> int:
         return self.call("invalidate", self.inner.invalidate, keys, indexes)
 

@@ -34,6 +34,10 @@ _LATE_MARGIN_MS = 1000
 ScriptCall = tuple[str, list[str], list[Any]]
 
 
+def _wrong_type(exc: BackendError) -> bool:
+    return isinstance(exc.__cause__, ResponseError) and str(exc.__cause__).startswith("WRONGTYPE")
+
+
 def _failed(command: str, exc: RedisError, writes: bool = False) -> BackendError:
     unknown = ""
     if writes and not isinstance(exc, ResponseError):
@@ -44,7 +48,7 @@ def _failed(command: str, exc: RedisError, writes: bool = False) -> BackendError
 
 # Commands that are safe to send twice: reads, and scripts that recognise a repetition
 # (a lease request finds its own token; a registration or a release is idempotent).
-_REPEATABLE_SCRIPTS = frozenset({"lease", "register", "release"})
+_REPEATABLE_SCRIPTS = frozenset({"lease", "register", "release", "extend"})
 
 
 def _text(key: bytes | str) -> str:
@@ -73,7 +77,12 @@ class SyncRedisBackend:
             raise _failed(command, exc) from exc
 
     def get(self, key: str) -> bytes | None:
-        return cast("bytes | None", self._read("GET", key))
+        try:
+            return cast("bytes | None", self._read("GET", key))
+        except BackendError as exc:
+            if _wrong_type(exc):
+                return None  # not an entry: a miss, which a fill or a set replaces
+            raise
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:
@@ -286,6 +295,9 @@ class SyncRedisBackend:
 
     def release(self, key: str, token: bytes) -> None:
         self._script("release", self._triple(key), [token, self.keyspace.channel])
+
+    def extend(self, key: str, token: bytes, lease_ms: int) -> bool:
+        return bool(self._script("extend", self._triple(key), [token, lease_ms]))
 
     def invalidate(self, keys: Sequence[str], indexes: Sequence[str] = ()) -> int:
         """Entries and their dependents' index, slot by slot; then the members found."""

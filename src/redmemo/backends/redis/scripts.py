@@ -20,4 +20,6 @@ def _load(name: str) -> Script:
     return Script(name, source, hashlib.sha1(source.encode()).hexdigest())
 
 
-SCRIPTS = {name: _load(name) for name in ("lease", "register", "store", "release", "invalidate")}
+SCRIPTS = {
+    name: _load(name) for name in ("lease", "register", "store", "release", "extend", "invalidate")
+}

@@ -10,8 +10,9 @@
 -- Returns {1, entry} | {2, start} (the lease is ours) | {3, ms left on the holder's lease}.
 local mode = ARGV[3]
 if mode == 'fill' then
-  local entry = redis.call('GET', KEYS[1])
-  if entry then
+  -- pcall: a key of another type (a list, say) is no entry; the fill replaces it.
+  local entry = redis.pcall('GET', KEYS[1])
+  if type(entry) == 'string' then
     return {1, entry}
   end
 end

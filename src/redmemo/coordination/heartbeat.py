@@ -1,0 +1,79 @@
+"""Keeps the leases of running computations alive, so that a function slower than its
+lease is neither taken over nor prevented from storing.
+
+One daemon thread per cache extends each running computation's lease when half of it
+has passed, for as long as the computation runs. A computation shorter than half its
+lease costs two dictionary operations and no I/O; the thread sleeps while nothing is due.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from collections.abc import Callable
+
+from .._log import warn_throttled
+
+__all__ = ["Heartbeat"]
+
+# extend(key, token, lease_ms) -> still ours
+Extend = Callable[[str, bytes, int], bool]
+
+
+class Heartbeat:
+    def __init__(self, extend: Extend) -> None:
+        self._extend = extend
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int]] = []
+        self._running: dict[int, tuple[str, bytes, int]] = {}
+        self._ids = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def start(self, key: str, token: bytes, lease_ms: int) -> int:
+        """Keep ``key``'s lease alive until :meth:`stop` (returns the handle)."""
+        handle = next(self._ids)
+        due = time.monotonic() + lease_ms / 2000.0
+        with self._cond:
+            self._running[handle] = (key, token, lease_ms)
+            earliest = self._heap[0][0] if self._heap else None
+            heapq.heappush(self._heap, (due, handle))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="redmemo-heartbeat", daemon=True
+                )
+                self._thread.start()
+            elif earliest is None or due < earliest:
+                self._cond.notify()
+        return handle
+
+    def stop(self, handle: int) -> None:
+        with self._cond:
+            self._running.pop(handle, None)  # its heap item is skipped when due
+
+    def __len__(self) -> int:
+        return len(self._running)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    while self._heap and self._heap[0][1] not in self._running:
+                        heapq.heappop(self._heap)
+                    if self._heap and self._heap[0][0] <= time.monotonic():
+                        _, handle = heapq.heappop(self._heap)
+                        key, token, lease_ms = self._running[handle]
+                        break
+                    timeout = self._heap[0][0] - time.monotonic() if self._heap else None
+                    self._cond.wait(timeout)
+            try:
+                ours = self._extend(key, token, lease_ms)
+            except Exception as exc:  # the backend failed: try again at the next beat
+                warn_throttled("heartbeat", "redmemo: could not extend a lease: %s", exc)
+                ours = True
+            with self._cond:
+                if ours and handle in self._running:
+                    heapq.heappush(self._heap, (time.monotonic() + lease_ms / 2000.0, handle))
+                elif not ours:
+                    self._running.pop(handle, None)  # taken over or invalidated
