@@ -18,6 +18,7 @@ from .backends.factory import Stack
 from .coordination.flights import Flights
 from .coordination.heartbeat import Heartbeat
 from .coordination.leases import Notice
+from .coordination.reads import Reads
 from .coordination.waiters import Waiters
 from .core.entry import EntryCodec
 from .core.keyspace import Keyspace
@@ -38,6 +39,7 @@ class Runtime:
     background_workers: int = 4
     flights: Flights = field(default_factory=Flights)
     fallbacks: Flights = field(default_factory=Flights)  # computations after a wait gave up
+    reads: Reads = field(default_factory=Reads)
     waiters: Waiters = field(default_factory=Waiters)
     stack: Stack | None = None
 
@@ -59,6 +61,12 @@ class Runtime:
         """Where the backend's notices go (looked up each time: fork replaces waiters)."""
         self.waiters.deliver(key, kind, entry)
 
+    def forget_in_flight(self) -> None:
+        """After an invalidation returns, no call in this process may take the result of
+        a computation or a read that began before it: later calls start their own."""
+        self.flights.forget()
+        self.reads.forget()
+
     def wake_all(self) -> None:
         """Every waiter asks again (the backend may have lost notices)."""
         self.waiters.wake_all()
@@ -77,6 +85,7 @@ class Runtime:
         """
         self.flights = Flights()
         self.fallbacks = Flights()
+        self.reads = Reads()
         self.waiters = Waiters()
         self.background = Background(self.background_workers)
         self.heartbeat = Heartbeat(self._extend)

@@ -673,3 +673,45 @@ def test_a_function_slower_than_its_lease_keeps_it_and_stores(
     assert fn.wrapped.stats()["overtaken"] == 0
     assert fn(1) == 1
     assert calls["n"] == 1
+
+
+def _gets(server: RedisServer) -> int:
+    with server.client() as direct:
+        return int(direct.info("commandstats").get("cmdstat_get", {"calls": 0})["calls"])
+
+
+def test_concurrent_readers_of_one_key_share_one_get(
+    redis_url: str, redis_server: RedisServer
+) -> None:
+    async def main() -> list[int]:
+        cache = redmemo.Cache(redis_url, namespace="readers")
+
+        @cache(ttl=60)
+        async def load(x: int) -> int:
+            return x + 1
+
+        await load(1)  # warm: from now on, hits
+        before = _gets(redis_server)
+        results = await asyncio.gather(*(load(1) for _ in range(500)))
+        sent = _gets(redis_server) - before
+        await cache.aclose()
+        return [*results, sent]
+
+    *results, sent = asyncio.run(main())
+    assert results == [2] * 500
+    assert sent <= 25  # not 500: the tasks that came while a GET was out shared it
+
+
+def test_a_read_in_flight_is_not_shared_after_an_invalidation() -> None:
+    from redmemo.coordination.reads import Reads
+
+    reads = Reads()
+    waiting = reads.lead("k")
+    assert waiting is not None
+    assert reads.lead("k") is None  # in flight: a follower
+    reads.forget()  # an invalidation returned
+    assert reads.follow("k") is None  # a reader from now on reads for itself
+    reads.finish("k", waiting, b"old")  # the old read ends quietly
+    mine = reads.lead("k")
+    assert mine is not None
+    reads.finish("k", mine, b"new")

@@ -158,7 +158,7 @@ class AsyncStoreMixin(Facade):
         if not self._runtime.enabled:
             return 0
         removed = await self._runtime.async_backend().clear()
-        self._runtime.flights.forget()
+        self._runtime.forget_in_flight()
         return removed
 
     async def ainvalidate(self, *keys: str) -> int:
@@ -169,7 +169,7 @@ class AsyncStoreMixin(Facade):
         if not self._runtime.enabled or not fulls:
             return 0
         removed = await self._runtime.async_backend().invalidate(fulls)
-        self._runtime.flights.forget()  # read-your-invalidation in this process too
+        self._runtime.forget_in_flight()  # read-your-invalidation in this process too
         return removed
 
     async def ainvalidate_tags(self, *tags: str) -> int:
@@ -184,7 +184,7 @@ class AsyncStoreMixin(Facade):
         if not self._runtime.enabled or not indexes:
             return 0
         removed = await self._runtime.async_backend().invalidate([], indexes)
-        self._runtime.flights.forget()
+        self._runtime.forget_in_flight()
         return removed
 
     async def ainvalidate_pattern(self, pattern: str) -> int:
@@ -203,7 +203,7 @@ class AsyncStoreMixin(Facade):
         removed = 0
         for start in range(0, len(entries), _INVALIDATE_BATCH):
             removed += await backend.invalidate(entries[start : start + _INVALIDATE_BATCH])
-        self._runtime.flights.forget()
+        self._runtime.forget_in_flight()
         return removed
 
     async def araw(self, command: str, *args: Any) -> Any:

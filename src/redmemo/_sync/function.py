@@ -105,14 +105,14 @@ class SyncCachedFunction(Generic[P, T]):
         running will not store its result."""
         key = self.keys.key(args, kwargs)
         removed = self._runtime.sync_backend().invalidate([key])
-        self._runtime.flights.forget()  # no later call joins a computation from before
+        self._runtime.forget_in_flight()  # no later call joins a computation from before
         return removed > 0
 
     def invalidate_all(self) -> int:
         """Forget every result of this function (every process's), without a scan."""
         backend = self._runtime.sync_backend()
         removed = backend.invalidate([], [self.design.function_index])
-        self._runtime.flights.forget()
+        self._runtime.forget_in_flight()
         return removed
 
     def refresh(self, *args: P.args, **kwargs: P.kwargs) -> T:
@@ -165,10 +165,20 @@ class SyncCachedFunction(Generic[P, T]):
             if key in _COMPUTING.get():
                 return self._fill(key, args, kwargs, None)  # raises: a call to itself
             return self._join(key, flight, args, kwargs, None)
+        reads = runtime.reads
+        waiting = reads.lead(key)
         try:
-            raw = runtime.sync_backend().get(key)
-        except BackendError as exc:
-            return self._fail_open(exc, key, args, kwargs)
+            if waiting is None:  # a read of this key is in flight: take its answer
+                raw = self._read_shared(key)
+            else:
+                raw = runtime.sync_backend().get(key)
+                reads.finish(key, waiting, raw)
+        except BaseException as exc:
+            if waiting is not None:
+                reads.finish(key, waiting, error=exc if isinstance(exc, Exception) else Abandoned())
+            if isinstance(exc, BackendError):
+                return self._fail_open(exc, key, args, kwargs)
+            raise
         fallback = None
         if raw is not None:
             entry = self._codec.decode(raw)
@@ -191,6 +201,17 @@ class SyncCachedFunction(Generic[P, T]):
             self._start(key, args, kwargs, refresh=False)
             return self.options.default  # type: ignore[no-any-return]
         return self._fill(key, args, kwargs, fallback)
+
+    def _read_shared(self, key: str) -> bytes | None:
+        """The answer of the read of ``key`` in flight (or our own, if it just ended)."""
+        future = self._runtime.reads.follow(key)
+        if future is not None:
+            try:
+                shared: bytes | None = SyncCompat.wait(future, None)
+                return shared
+            except Abandoned:
+                pass  # its reader was cancelled: read for ourselves
+        return self._runtime.sync_backend().get(key)
 
     def _fill(self, key: str, args: Any, kwargs: Any, fallback: Entry | None) -> T:
         """Compute a missing entry once per process: the first caller leads, others join."""

@@ -159,7 +159,7 @@ class SyncStoreMixin(Facade):
         if not self._runtime.enabled:
             return 0
         removed = self._runtime.sync_backend().clear()
-        self._runtime.flights.forget()
+        self._runtime.forget_in_flight()
         return removed
 
     def invalidate(self, *keys: str) -> int:
@@ -170,7 +170,7 @@ class SyncStoreMixin(Facade):
         if not self._runtime.enabled or not fulls:
             return 0
         removed = self._runtime.sync_backend().invalidate(fulls)
-        self._runtime.flights.forget()  # read-your-invalidation in this process too
+        self._runtime.forget_in_flight()  # read-your-invalidation in this process too
         return removed
 
     def invalidate_tags(self, *tags: str) -> int:
@@ -185,7 +185,7 @@ class SyncStoreMixin(Facade):
         if not self._runtime.enabled or not indexes:
             return 0
         removed = self._runtime.sync_backend().invalidate([], indexes)
-        self._runtime.flights.forget()
+        self._runtime.forget_in_flight()
         return removed
 
     def invalidate_pattern(self, pattern: str) -> int:
@@ -204,7 +204,7 @@ class SyncStoreMixin(Facade):
         removed = 0
         for start in range(0, len(entries), _INVALIDATE_BATCH):
             removed += backend.invalidate(entries[start : start + _INVALIDATE_BATCH])
-        self._runtime.flights.forget()
+        self._runtime.forget_in_flight()
         return removed
 
     def raw(self, command: str, *args: Any) -> Any:
