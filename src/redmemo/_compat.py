@@ -7,6 +7,7 @@ that the generated sync code differs from its async source by a rename.
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import threading
 from collections.abc import Awaitable, Callable
@@ -14,7 +15,7 @@ from typing import Any, TypeVar
 
 from ._log import logger
 
-__all__ = ["INTERRUPTS", "AsyncCompat", "Background", "SyncCompat"]
+__all__ = ["INTERRUPTS", "AsyncCompat", "AsyncGate", "Background", "SyncCompat", "SyncGate"]
 
 T = TypeVar("T")
 
@@ -68,6 +69,69 @@ class SyncCompat:
     def uncancelled(step: T) -> T:
         """The sync twin: the step has run already."""
         return step
+
+
+class AsyncGate:
+    """At most ``size`` holders at once, for one event loop; the others wait in line, up
+    to ``timeout`` seconds. Entering when there is room costs no await."""
+
+    def __init__(self, size: int, timeout: float) -> None:
+        self.free = size
+        self.timeout = timeout
+        self._line: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def try_enter(self) -> bool:
+        if self.free > 0:
+            self.free -= 1
+            return True
+        return False
+
+    async def enter(self) -> None:
+        """Wait for room; raises the builtin TimeoutError when none came in time."""
+        if self.try_enter():
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._line.append(turn)
+        try:
+            await asyncio.wait_for(asyncio.shield(turn), self.timeout)
+        except asyncio.TimeoutError:
+            if not turn.done():
+                turn.cancel()
+                raise TimeoutError from None
+        except BaseException:
+            if turn.done() and not turn.cancelled():
+                self.leave()  # handed room just as we were cancelled: pass it on
+            else:
+                turn.cancel()
+            raise
+
+    def leave(self) -> None:
+        """Hand the room to the first in line still waiting, else free it."""
+        line = self._line
+        while line:
+            turn = line.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self.free += 1
+
+
+class SyncGate:
+    """The thread-safe twin of :class:`AsyncGate`."""
+
+    def __init__(self, size: int, timeout: float) -> None:
+        self._semaphore = threading.BoundedSemaphore(size)
+        self.timeout = timeout
+
+    def try_enter(self) -> bool:
+        return self._semaphore.acquire(blocking=False)
+
+    def enter(self) -> None:
+        if not self._semaphore.acquire(timeout=self.timeout):
+            raise TimeoutError
+
+    def leave(self) -> None:
+        self._semaphore.release()
 
 
 class Background:

@@ -32,7 +32,7 @@ from ._sync.protocol import SyncBackend
 from ._sync.redis import SyncRedisBackend
 from ._sync.timing import SyncTimingLayer
 from .memory import AsyncMemoryBackend, MemoryBackend, MemoryStore
-from .redis.clients import abandon, async_client, sync_client
+from .redis.clients import abandon, async_client, pool_timeout, sync_client
 from .redis.listener import FillListener
 
 __all__ = [
@@ -128,6 +128,7 @@ class RedisFamily:
         self.settings = settings
         self.keyspace = keyspace
         self._notices = notices
+        self._pool_timeout = pool_timeout(settings.redis_kwargs)
         self._lock = threading.Lock()
         self._sync: SyncRedisBackend | None = None
         # Per event loop, by id (a weak dictionary would not do: the clients refer to
@@ -157,7 +158,9 @@ class RedisFamily:
         if backend is None:
             with self._lock:
                 if self._sync is None:
-                    self._sync = SyncRedisBackend(self.new_client(), self.keyspace, self.listener)
+                    self._sync = SyncRedisBackend(
+                        self.new_client(), self.keyspace, self.listener, self._pool_timeout
+                    )
                 backend = self._sync
         return backend
 
@@ -167,7 +170,9 @@ class RedisFamily:
         if record is not None and record.loop() is loop:
             return record.backend
         self._forget_closed_loops()
-        backend = AsyncRedisBackend(self.new_async_client(), self.keyspace, self.listener)
+        backend = AsyncRedisBackend(
+            self.new_async_client(), self.keyspace, self.listener, self._pool_timeout
+        )
         closer = self._close_with(loop, backend)
         # Started now, the generator is finalized when the loop shuts down its async
         # generators (asyncio.run, pytest-asyncio, async_to_sync all do): the clients of a
@@ -237,7 +242,9 @@ class RedisFamily:
         self.listener = self._new_listener()
         self._by_loop = {}
         if self._sync is not None:
-            self._sync = SyncRedisBackend(self._sync.client, self.keyspace, self.listener)
+            self._sync = SyncRedisBackend(
+                self._sync.client, self.keyspace, self.listener, self._pool_timeout
+            )
 
 
 FamilyFactory = Callable[[BackendSettings, Keyspace, Notices, Callable[[], float]], Family]

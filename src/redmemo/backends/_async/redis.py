@@ -7,13 +7,21 @@ pipelines, so the same code serves a single server and, later, a cluster.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError, NoScriptError, RedisError, ResponseError
+from redis.exceptions import (
+    ConnectionError,
+    MaxConnectionsError,
+    NoScriptError,
+    RedisError,
+    ResponseError,
+)
 
-from ..._compat import AsyncCompat
+from ..._compat import AsyncCompat, AsyncGate
 from ..._log import warn_throttled
 from ...coordination.leases import PUBLISH_LIMIT, Lease, LeaseMode, LeaseStatus
 from ...core.keyspace import Keyspace
@@ -25,12 +33,22 @@ from ..redis.scripts import SCRIPTS
 __all__ = ["AsyncRedisBackend"]
 
 _SCAN_BATCH = 500
+_POOL_POLL = 0.002  # how often a caller that found the pool full looks again
 _PIPELINE_BATCH = 1000
 # A late registration outlives the entry it is made for by this much: the entry is
 # stored a moment after its registrations.
 _LATE_MARGIN_MS = 1000
 
 ScriptCall = tuple[str, list[str], list[Any]]
+
+
+def _px(ttl_ms: int | None) -> tuple[Any, ...]:
+    return () if ttl_ms is None else ("PX", ttl_ms)
+
+
+def _pool_full(exc: RedisError) -> bool:
+    """Every pooled connection is in use: the command was not sent."""
+    return isinstance(exc, MaxConnectionsError) or str(exc) == "Too many connections"
 
 
 def _wrong_type(exc: BackendError) -> bool:
@@ -56,28 +74,72 @@ def _text(key: bytes | str) -> str:
 
 class AsyncRedisBackend:
     def __init__(
-        self, client: Redis, keyspace: Keyspace, listener: FillListener | None = None
+        self,
+        client: Redis,
+        keyspace: Keyspace,
+        listener: FillListener | None = None,
+        pool_timeout: float = 1.0,
     ) -> None:
         self.client = client
         self.keyspace = keyspace
         self._listener = listener
+        self._pool_timeout = pool_timeout
+        # As many commands in flight as the pool has connections: past that, callers
+        # wait for one in line (redis-py's pool would raise instead).
+        self._gate = AsyncGate(client.connection_pool.max_connections, pool_timeout)
+
+    # -- sending commands ----------------------------------------------------------------
+
+    async def _send(self, command: str, *args: Any, repeatable: bool = True) -> Any:
+        """One command, once a connection is free (waiting up to ``pool_timeout``). When
+        the connection failed under it, it is sent once more only if ``repeatable`` (a
+        read); a write's outcome is then unknown."""
+        gate = self._gate
+        if not gate.try_enter():
+            await self._enter(command)
+        try:
+            return await self.client.execute_command(command, *args)  # type: ignore[no-untyped-call]
+        except RedisError as exc:
+            return await self._send_again(command, args, exc, repeatable)
+        finally:
+            gate.leave()
+
+    async def _enter(self, what: str) -> None:
+        try:
+            await self._gate.enter()
+        except TimeoutError:
+            raise BackendError(
+                f"Redis {what} not sent: no connection free within {self._pool_timeout:g}s "
+                f"(URL options max_connections, pool_timeout)"
+            ) from None
+
+    async def _send_again(
+        self, command: str, args: Sequence[Any], exc: RedisError, repeatable: bool
+    ) -> Any:
+        deadline = time.monotonic() + self._pool_timeout
+        resent = False
+        while True:
+            if _pool_full(exc):
+                if time.monotonic() >= deadline:
+                    raise _failed(command, exc) from exc  # never sent
+                await asyncio.sleep(_POOL_POLL)
+            elif isinstance(exc, ConnectionError) and repeatable and not resent:
+                resent = True
+            else:
+                raise _failed(command, exc, writes=not repeatable) from exc
+            try:
+                return await self.client.execute_command(command, *args)  # type: ignore[no-untyped-call]
+            except RedisError as again:
+                exc = again
+
+    async def _write(self, command: str, *args: Any) -> Any:
+        return await self._send(command, *args, repeatable=False)
 
     # -- plain operations -----------------------------------------------------------------
 
-    async def _read(self, command: str, *args: Any) -> Any:
-        """A read, sent once more if the connection failed (a dropped idle connection is
-        the common case); a timeout is not retried, as it would double the wait."""
-        try:
-            try:
-                return await self.client.execute_command(command, *args)  # type: ignore[no-untyped-call]
-            except ConnectionError:
-                return await self.client.execute_command(command, *args)  # type: ignore[no-untyped-call]
-        except RedisError as exc:
-            raise _failed(command, exc) from exc
-
     async def get(self, key: str) -> bytes | None:
         try:
-            return cast("bytes | None", await self._read("GET", key))
+            return cast("bytes | None", await self._send("GET", key))
         except BackendError as exc:
             if _wrong_type(exc):
                 return None  # not an entry: a miss, which a fill or a set replaces
@@ -86,85 +148,99 @@ class AsyncRedisBackend:
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:
             return []
-        return cast("list[bytes | None]", await self._read("MGET", *keys))
+        return cast("list[bytes | None]", await self._send("MGET", *keys))
 
     async def set(self, key: str, value: bytes, ttl_ms: int | None) -> None:
-        try:
-            await self.client.set(key, value, px=ttl_ms)
-        except RedisError as exc:
-            raise _failed("SET", exc, writes=True) from exc
+        await self._write("SET", key, value, *_px(ttl_ms))
 
     async def add(self, key: str, value: bytes, ttl_ms: int | None) -> bool:
-        try:
-            return bool(await self.client.set(key, value, px=ttl_ms, nx=True))
-        except RedisError as exc:
-            raise _failed("SET NX", exc, writes=True) from exc
+        return bool(await self._write("SET", key, value, *_px(ttl_ms), "NX"))
 
     async def set_many(self, items: Sequence[tuple[str, bytes]], ttl_ms: int | None) -> None:
         if not items:
             return
-        try:
-            # One round trip: a pipeline of SETs (MSET cannot carry a TTL).
-            async with self.client.pipeline(transaction=False) as pipe:
-                for key, value in items:
-                    pipe.set(key, value, px=ttl_ms)
-                await pipe.execute()
-        except RedisError as exc:
-            raise _failed("SET (pipeline)", exc, writes=True) from exc
+        # One round trip: a pipeline of SETs (MSET cannot carry a TTL).
+        calls = [("SET", key, value, *_px(ttl_ms)) for key, value in items]
+        await self._pipeline_commands("SET (pipeline)", calls, repeatable=False)
 
     async def exists(self, key: str) -> bool:
-        return bool(await self._read("EXISTS", key))
+        return bool(await self._send("EXISTS", key))
 
     async def incr(self, key: str, delta: int) -> int:
         try:
-            result: int = await self.client.incrby(key, delta)
-        except ResponseError as exc:
-            raise NotACounterError(
-                f"cannot increment {self.keyspace.describe(key)!r}: it holds a value that is "
-                f"not an integer counter (Redis said: {exc})"
-            ) from exc
-        except RedisError as exc:
-            raise _failed("INCRBY", exc, writes=True) from exc
-        return result
+            return int(await self._write("INCRBY", key, delta))
+        except BackendError as exc:
+            if isinstance(exc.__cause__, ResponseError):
+                raise NotACounterError(
+                    f"cannot increment {self.keyspace.describe(key)!r}: it holds a value "
+                    f"that is not an integer counter (Redis said: {exc.__cause__})"
+                ) from exc.__cause__
+            raise
 
     async def expire(self, key: str, ttl_ms: int | None) -> bool:
-        try:
-            if ttl_ms is None:
-                # PERSIST answers 0 for a key without a TTL too; we want "does it exist".
-                await self.client.persist(key)
-                return bool(await self.client.exists(key))
-            return bool(await self.client.pexpire(key, ttl_ms))
-        except RedisError as exc:
-            raise _failed("PEXPIRE", exc, writes=True) from exc
+        if ttl_ms is None:
+            # PERSIST answers 0 for a key without a TTL too; we want "does it exist".
+            await self._write("PERSIST", key)
+            return bool(await self._send("EXISTS", key))
+        return bool(await self._write("PEXPIRE", key, ttl_ms))
 
     async def ttl_ms(self, key: str) -> int | None:
-        left = int(await self._read("PTTL", key))
+        left = int(await self._send("PTTL", key))
         return left if left >= 0 else None
 
     async def delete(self, keys: Sequence[str]) -> int:
-        if not keys:
-            return 0
-        try:
-            count = 0
-            for group in self.keyspace.by_slot(keys).values():
-                count += await self.client.unlink(*group)
-        except RedisError as exc:
-            raise _failed("UNLINK", exc, writes=True) from exc
+        count = 0
+        for group in self.keyspace.by_slot(keys).values():
+            count += int(await self._write("UNLINK", *group))
         return count
 
     async def raw(self, command: str, *args: Any) -> Any:
+        return await self._send(command, *args, repeatable=False)
+
+    async def _pipeline_commands(
+        self, what: str, calls: Sequence[Sequence[Any]], repeatable: bool
+    ) -> list[Any]:
+        await self._enter(what)
+        deadline = time.monotonic() + self._pool_timeout
         try:
-            return await self.client.execute_command(command, *args)  # type: ignore[no-untyped-call]
-        except RedisError as exc:
-            raise _failed(command, exc) from exc
+            return await self._pipeline_commands_open(what, calls, repeatable, deadline)
+        finally:
+            self._gate.leave()
+
+    async def _pipeline_commands_open(
+        self, what: str, calls: Sequence[Sequence[Any]], repeatable: bool, deadline: float
+    ) -> list[Any]:
+        while True:
+            try:
+                async with self.client.pipeline(transaction=False) as pipe:
+                    for call in calls:
+                        pipe.execute_command(*call)  # type: ignore[no-untyped-call,unused-ignore]
+                    results: list[Any] = await pipe.execute()
+                return results
+            except RedisError as exc:
+                if not _pool_full(exc) or time.monotonic() >= deadline:
+                    raise _failed(what, exc, writes=not repeatable) from exc
+                await asyncio.sleep(_POOL_POLL)
 
     async def _scan(self, pattern: str) -> list[str]:
+        await self._enter("SCAN")
         try:
-            return [
-                _text(key) async for key in self.client.scan_iter(match=pattern, count=_SCAN_BATCH)
-            ]
-        except RedisError as exc:
-            raise _failed("SCAN", exc) from exc
+            return await self._scan_open(pattern)
+        finally:
+            self._gate.leave()
+
+    async def _scan_open(self, pattern: str) -> list[str]:
+        deadline = time.monotonic() + self._pool_timeout
+        while True:
+            try:
+                return [
+                    _text(key)
+                    async for key in self.client.scan_iter(match=pattern, count=_SCAN_BATCH)
+                ]
+            except RedisError as exc:
+                if not _pool_full(exc) or time.monotonic() >= deadline:
+                    raise _failed("SCAN", exc) from exc
+                await asyncio.sleep(_POOL_POLL)
 
     async def scan(self, pattern: str) -> list[str]:
         """The entries, stored or being filled, whose user key matches the glob (SCAN in
@@ -187,28 +263,37 @@ class AsyncRedisBackend:
 
     async def _script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
         script = SCRIPTS[name]
+        repeatable = name in _REPEATABLE_SCRIPTS
         try:
-            try:
-                return await self.client.evalsha(script.sha, len(keys), *keys, *args)
-            except NoScriptError:
-                # Not run: safe to load and send again (a new or flushed server).
-                await self.client.script_load(script.source)
-                return await self.client.evalsha(script.sha, len(keys), *keys, *args)
-            except ConnectionError:
-                if name not in _REPEATABLE_SCRIPTS:
-                    raise
-                return await self.client.evalsha(script.sha, len(keys), *keys, *args)
-        except RedisError as exc:
-            raise _failed(f"EVALSHA {name}", exc, name not in _REPEATABLE_SCRIPTS) from exc
+            return await self._send(
+                "EVALSHA", script.sha, len(keys), *keys, *args, repeatable=repeatable
+            )
+        except BackendError as exc:
+            if not isinstance(exc.__cause__, NoScriptError):
+                raise
+        # Not run: safe to load and send again (a new or flushed server).
+        await self._send("SCRIPT LOAD", script.source)
+        return await self._send(
+            "EVALSHA", script.sha, len(keys), *keys, *args, repeatable=repeatable
+        )
 
     async def _scripts(self, calls: Sequence[ScriptCall]) -> list[Any]:
         """Run many scripts in pipelines (round trips, not one per script), in order."""
         results: list[Any] = []
-        try:
-            for start in range(0, len(calls), _PIPELINE_BATCH):
-                results += await self._pipeline(calls[start : start + _PIPELINE_BATCH])
-        except RedisError as exc:
-            raise _failed("EVALSHA (pipeline)", exc) from exc
+        for start in range(0, len(calls), _PIPELINE_BATCH):
+            batch = calls[start : start + _PIPELINE_BATCH]
+            deadline = time.monotonic() + self._pool_timeout
+            while True:
+                await self._enter("EVALSHA (pipeline)")
+                try:
+                    results += await self._pipeline(batch)
+                    break
+                except RedisError as exc:
+                    if not _pool_full(exc) or time.monotonic() >= deadline:
+                        raise _failed("EVALSHA (pipeline)", exc) from exc
+                    await asyncio.sleep(_POOL_POLL)
+                finally:
+                    self._gate.leave()
         for (name, _, _), result in zip(calls, results, strict=True):
             if isinstance(result, RedisError):
                 raise _failed(f"EVALSHA {name}", result) from result
