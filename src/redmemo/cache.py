@@ -8,6 +8,7 @@ backend stack (a family chosen by the URL's scheme, with layers over it) and the
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
 import weakref
@@ -18,6 +19,7 @@ from typing import Any
 import redis
 
 from ._async.store import AsyncStoreMixin
+from ._sync.invalidation import run_invalidation
 from ._sync.store import SyncStoreMixin
 from .backends.factory import LayerSpec, RedisFamily, Stack, Timing, Tripping, open_family
 from .config import BackendSettings, env_disabled, resolve_settings
@@ -80,6 +82,7 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
         share_stats: Duration | None = None,
         hooks: Iterable[Hook] = (),
         breaker: bool | Breaker | None = None,
+        invalidation: str = "raise",
     ) -> None:
         if not isinstance(namespace, str) or not namespace:
             raise ConfigurationError(
@@ -89,6 +92,10 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
             raise ConfigurationError(f"enabled must be True, False or None, got {enabled!r}")
         if not isinstance(background_workers, int) or background_workers < 1:
             raise ConfigurationError("background_workers must be a positive int")
+        if invalidation not in ("raise", "retry"):
+            raise ConfigurationError(
+                f"invalidation must be 'raise' or 'retry', got {invalidation!r}"
+            )
         self.settings: BackendSettings = resolve_settings(
             url, host=host, port=port, db=db, password=password
         )
@@ -115,6 +122,9 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
             stats=stats,
             background_workers=background_workers,
         )
+        self._runtime.durable_invalidation = invalidation == "retry"
+        self._runtime.pending.run = functools.partial(run_invalidation, self._runtime, keep=False)
+        self._runtime.pending.body = self.keyspace.body
         family = open_family(self.settings, self.keyspace, self._runtime, self.clock)
         self.breaker = self._make_breaker(breaker, family.kind)
         self._runtime.attach(Stack(family, self._layers()))

@@ -18,6 +18,7 @@ from .backends.factory import Stack
 from .coordination.flights import Flights
 from .coordination.heartbeat import Heartbeat
 from .coordination.leases import Notice
+from .coordination.pending import Pending
 from .coordination.reads import Reads
 from .coordination.waiters import Waiters
 from .core.entry import EntryCodec
@@ -40,6 +41,10 @@ class Runtime:
     flights: Flights = field(default_factory=Flights)
     fallbacks: Flights = field(default_factory=Flights)  # computations after a wait gave up
     reads: Reads = field(default_factory=Reads)
+    # invalidation="retry": failed invalidations are kept, retried, and what they cover
+    # is computed afresh meanwhile.
+    durable_invalidation: bool = False
+    pending: Pending = field(default_factory=Pending)
     waiters: Waiters = field(default_factory=Waiters)
     stack: Stack | None = None
 

@@ -715,3 +715,62 @@ def test_a_read_in_flight_is_not_shared_after_an_invalidation() -> None:
     mine = reads.lead("k")
     assert mine is not None
     reads.finish("k", mine, b"new")
+
+
+# -- invalidation while Redis is down ------------------------------------------------------------
+
+
+@pytest.mark.chaos
+def test_an_invalidation_during_an_outage_raises_by_default(proxy: Proxy) -> None:
+    cache = redmemo.Cache(proxy.url, namespace="inv-raise", breaker=False)
+
+    @cache(ttl=60, tags=["t"])
+    def load(x: int) -> int:
+        return x
+
+    load(1)
+    proxy.refuse()
+    proxy.cut()
+    with pytest.raises(redmemo.BackendError):
+        cache.invalidate_tags("t")
+    proxy.refuse(False)
+    cache.close()
+
+
+@pytest.mark.chaos
+@pytest.mark.parametrize("how", ["key", "tag", "function", "pattern", "clear"])
+def test_an_invalidation_kept_during_an_outage_lands_and_nothing_stale_is_served(
+    how: str, proxy: Proxy
+) -> None:
+    cache = redmemo.Cache(proxy.url, namespace="inv-" + how, invalidation="retry", breaker=False)
+    version = {"value": "old"}
+
+    @cache(key="item:{x}", ttl=60, tags=["t"])
+    def load(x: int) -> str:
+        return version["value"]
+
+    assert load(1) == "old"
+    proxy.refuse()
+    proxy.cut()
+    version["value"] = "new"
+    if how == "key":
+        assert cache.invalidate("item:1") == 0  # kept: no error for the writer
+    elif how == "tag":
+        assert cache.invalidate_tags("t") == 0
+    elif how == "function":
+        assert load.invalidate_all() == 0
+    elif how == "pattern":
+        assert cache.invalidate_pattern("item:*") == 0
+    else:
+        assert cache.clear() == 0
+    assert len(cache._runtime.pending) == 1
+    proxy.refuse(False)  # Redis is back, the entry "old" is still in it...
+    assert load(1) == "new"  # ...but not served while the invalidation is pending
+    deadline = time.monotonic() + 20
+    while len(cache._runtime.pending) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(cache._runtime.pending) == 0  # it landed
+    assert load(1) == "new"
+    assert load(1) == "new"
+    assert load.stats()["hits"] >= 1  # cached again, with the new value
+    cache.close()

@@ -18,6 +18,7 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 from .._compat import INTERRUPTS, AsyncCompat
 from ..coordination.flights import Abandoned
 from ..coordination.leases import LeaseMode, LeaseStatus, Notice, new_token
+from ..coordination.pending import PendingInvalidation
 from ..core.entry import Entry
 from ..core.policy import State, classify
 from ..errors import BackendError, RecursiveCallError, SerializationError
@@ -40,6 +41,7 @@ from ..keydesign.design import Design
 from ..keydesign.nodes import CacheLike
 from ..options import NODE_DEFAULTS, Options
 from ..runtime import Runtime
+from .invalidation import run_invalidation
 
 __all__ = ["AsyncCachedFunction"]
 
@@ -103,16 +105,13 @@ class AsyncCachedFunction(Generic[P, T]):
         """Forget this call's result (and what depends on it); a computation of it already
         running will not store its result."""
         key = self.keys.key(args, kwargs)
-        removed = await self._runtime.async_backend().invalidate([key])
-        self._runtime.forget_in_flight()  # no later call joins a computation from before
-        return removed > 0
+        invalidation = PendingInvalidation(keys=(key,))
+        return await run_invalidation(self._runtime, invalidation) > 0
 
     async def invalidate_all(self) -> int:
         """Forget every result of this function (every process's), without a scan."""
-        backend = self._runtime.async_backend()
-        removed = await backend.invalidate([], [self.design.function_index])
-        self._runtime.forget_in_flight()
-        return removed
+        invalidation = PendingInvalidation(indexes=(self.design.function_index,))
+        return await run_invalidation(self._runtime, invalidation)
 
     async def refresh(self, *args: P.args, **kwargs: P.kwargs) -> T:
         """Compute this call now, store the result (pre-empting any running fill), return it."""
@@ -159,6 +158,9 @@ class AsyncCachedFunction(Generic[P, T]):
 
     async def _get_or_compute(self, key: str, args: Any, kwargs: Any) -> T:
         runtime = self._runtime
+        if runtime.pending.active and self._pending_covers(key, args, kwargs):
+            # An invalidation of it has not reached the backend yet: compute afresh.
+            return await self.function(*args, **kwargs)
         flight = runtime.flights.running(key)
         if flight is not None:  # this process is computing it now: share, without Redis
             if key in _COMPUTING.get():
@@ -446,6 +448,14 @@ class AsyncCachedFunction(Generic[P, T]):
             self._refreshing.pop(key, None)
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def _pending_covers(self, key: str, args: Any, kwargs: Any) -> bool:
+        design = self.design
+        return self._runtime.pending.covers(
+            key,
+            lambda: design.early_indexes(self.keys.arguments(args, kwargs)),
+            bool(design.depends_on),
+        )
 
     def _emit(self, event: Event) -> None:
         self._runtime.hooks.emit(event)

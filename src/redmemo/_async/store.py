@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ..coordination.pending import PendingInvalidation
 from ..core.durations import Duration
 from ..core.serializers import SerializerSpec
 from ..facade import Facade
+from .invalidation import run_invalidation
 
 __all__ = ["AsyncStoreMixin"]
-
-_INVALIDATE_BATCH = 500
 
 
 class AsyncStoreMixin(Facade):
@@ -32,6 +32,8 @@ class AsyncStoreMixin(Facade):
         runtime = self._runtime
         if not runtime.enabled:
             return default
+        if runtime.pending.active and runtime.pending.covers(full, tuple, False):
+            return default  # an invalidation of it has not reached the backend yet
         raw = await runtime.async_backend().get(full)
         if raw is None:
             return default
@@ -157,9 +159,7 @@ class AsyncStoreMixin(Facade):
         """
         if not self._runtime.enabled:
             return 0
-        removed = await self._runtime.async_backend().clear()
-        self._runtime.forget_in_flight()
-        return removed
+        return await run_invalidation(self._runtime, PendingInvalidation(clear=True))
 
     async def ainvalidate(self, *keys: str) -> int:
         """Invalidate entries by key, and every entry registered with ``depends_on`` one of
@@ -168,9 +168,7 @@ class AsyncStoreMixin(Facade):
         fulls = [self._key(k) for k in keys]
         if not self._runtime.enabled or not fulls:
             return 0
-        removed = await self._runtime.async_backend().invalidate(fulls)
-        self._runtime.forget_in_flight()  # read-your-invalidation in this process too
-        return removed
+        return await run_invalidation(self._runtime, PendingInvalidation(keys=tuple(fulls)))
 
     async def ainvalidate_tags(self, *tags: str) -> int:
         """Invalidate every entry carrying any of ``tags``, in every process, at a cost that
@@ -183,9 +181,8 @@ class AsyncStoreMixin(Facade):
     async def _ainvalidate_indexes(self, indexes: Sequence[str]) -> int:
         if not self._runtime.enabled or not indexes:
             return 0
-        removed = await self._runtime.async_backend().invalidate([], indexes)
-        self._runtime.forget_in_flight()
-        return removed
+        invalidation = PendingInvalidation(indexes=tuple(indexes))
+        return await run_invalidation(self._runtime, invalidation)
 
     async def ainvalidate_pattern(self, pattern: str) -> int:
         """Invalidate the entries whose keys match a glob ``pattern`` (within the namespace),
@@ -198,13 +195,7 @@ class AsyncStoreMixin(Facade):
             raise TypeError(f"pattern must be a non-empty str, got {pattern!r}")
         if not self._runtime.enabled:
             return 0
-        backend = self._runtime.async_backend()
-        entries = await backend.scan(pattern)
-        removed = 0
-        for start in range(0, len(entries), _INVALIDATE_BATCH):
-            removed += await backend.invalidate(entries[start : start + _INVALIDATE_BATCH])
-        self._runtime.forget_in_flight()
-        return removed
+        return await run_invalidation(self._runtime, PendingInvalidation(pattern=pattern))
 
     async def araw(self, command: str, *args: Any) -> Any:
         """Send ``command`` to the backend as is: keys are not namespaced, values not decoded."""

@@ -19,6 +19,7 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 from .._compat import INTERRUPTS, SyncCompat
 from ..coordination.flights import Abandoned
 from ..coordination.leases import LeaseMode, LeaseStatus, Notice, new_token
+from ..coordination.pending import PendingInvalidation
 from ..core.entry import Entry
 from ..core.policy import State, classify
 from ..errors import BackendError, RecursiveCallError, SerializationError
@@ -41,6 +42,7 @@ from ..keydesign.design import Design
 from ..keydesign.nodes import CacheLike
 from ..options import NODE_DEFAULTS, Options
 from ..runtime import Runtime
+from .invalidation import run_invalidation
 
 __all__ = ["SyncCachedFunction"]
 
@@ -104,16 +106,13 @@ class SyncCachedFunction(Generic[P, T]):
         """Forget this call's result (and what depends on it); a computation of it already
         running will not store its result."""
         key = self.keys.key(args, kwargs)
-        removed = self._runtime.sync_backend().invalidate([key])
-        self._runtime.forget_in_flight()  # no later call joins a computation from before
-        return removed > 0
+        invalidation = PendingInvalidation(keys=(key,))
+        return run_invalidation(self._runtime, invalidation) > 0
 
     def invalidate_all(self) -> int:
         """Forget every result of this function (every process's), without a scan."""
-        backend = self._runtime.sync_backend()
-        removed = backend.invalidate([], [self.design.function_index])
-        self._runtime.forget_in_flight()
-        return removed
+        invalidation = PendingInvalidation(indexes=(self.design.function_index,))
+        return run_invalidation(self._runtime, invalidation)
 
     def refresh(self, *args: P.args, **kwargs: P.kwargs) -> T:
         """Compute this call now, store the result (pre-empting any running fill), return it."""
@@ -160,6 +159,9 @@ class SyncCachedFunction(Generic[P, T]):
 
     def _get_or_compute(self, key: str, args: Any, kwargs: Any) -> T:
         runtime = self._runtime
+        if runtime.pending.active and self._pending_covers(key, args, kwargs):
+            # An invalidation of it has not reached the backend yet: compute afresh.
+            return self.function(*args, **kwargs)
         flight = runtime.flights.running(key)
         if flight is not None:  # this process is computing it now: share, without Redis
             if key in _COMPUTING.get():
@@ -447,6 +449,14 @@ class SyncCachedFunction(Generic[P, T]):
             self._refreshing.pop(key, None)
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def _pending_covers(self, key: str, args: Any, kwargs: Any) -> bool:
+        design = self.design
+        return self._runtime.pending.covers(
+            key,
+            lambda: design.early_indexes(self.keys.arguments(args, kwargs)),
+            bool(design.depends_on),
+        )
 
     def _emit(self, event: Event) -> None:
         self._runtime.hooks.emit(event)

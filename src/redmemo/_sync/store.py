@@ -12,11 +12,12 @@ from typing import Any
 
 from ..core.durations import Duration
 from ..core.serializers import SerializerSpec
+from ..coordination.pending import PendingInvalidation
 from ..facade import Facade
+from .invalidation import run_invalidation
 
 __all__ = ["SyncStoreMixin"]
 
-_INVALIDATE_BATCH = 500
 
 
 class SyncStoreMixin(Facade):
@@ -33,6 +34,8 @@ class SyncStoreMixin(Facade):
         runtime = self._runtime
         if not runtime.enabled:
             return default
+        if runtime.pending.active and runtime.pending.covers(full, tuple, False):
+            return default  # an invalidation of it has not reached the backend yet
         raw = runtime.sync_backend().get(full)
         if raw is None:
             return default
@@ -158,9 +161,7 @@ class SyncStoreMixin(Facade):
         """
         if not self._runtime.enabled:
             return 0
-        removed = self._runtime.sync_backend().clear()
-        self._runtime.forget_in_flight()
-        return removed
+        return run_invalidation(self._runtime, PendingInvalidation(clear=True))
 
     def invalidate(self, *keys: str) -> int:
         """Invalidate entries by key, and every entry registered with ``depends_on`` one of
@@ -169,9 +170,7 @@ class SyncStoreMixin(Facade):
         fulls = [self._key(k) for k in keys]
         if not self._runtime.enabled or not fulls:
             return 0
-        removed = self._runtime.sync_backend().invalidate(fulls)
-        self._runtime.forget_in_flight()  # read-your-invalidation in this process too
-        return removed
+        return run_invalidation(self._runtime, PendingInvalidation(keys=tuple(fulls)))
 
     def invalidate_tags(self, *tags: str) -> int:
         """Invalidate every entry carrying any of ``tags``, in every process, at a cost that
@@ -184,9 +183,8 @@ class SyncStoreMixin(Facade):
     def _invalidate_indexes(self, indexes: Sequence[str]) -> int:
         if not self._runtime.enabled or not indexes:
             return 0
-        removed = self._runtime.sync_backend().invalidate([], indexes)
-        self._runtime.forget_in_flight()
-        return removed
+        invalidation = PendingInvalidation(indexes=tuple(indexes))
+        return run_invalidation(self._runtime, invalidation)
 
     def invalidate_pattern(self, pattern: str) -> int:
         """Invalidate the entries whose keys match a glob ``pattern`` (within the namespace),
@@ -199,13 +197,7 @@ class SyncStoreMixin(Facade):
             raise TypeError(f"pattern must be a non-empty str, got {pattern!r}")
         if not self._runtime.enabled:
             return 0
-        backend = self._runtime.sync_backend()
-        entries = backend.scan(pattern)
-        removed = 0
-        for start in range(0, len(entries), _INVALIDATE_BATCH):
-            removed += backend.invalidate(entries[start : start + _INVALIDATE_BATCH])
-        self._runtime.forget_in_flight()
-        return removed
+        return run_invalidation(self._runtime, PendingInvalidation(pattern=pattern))
 
     def raw(self, command: str, *args: Any) -> Any:
         """Send ``command`` to the backend as is: keys are not namespaced, values not decoded."""
