@@ -774,3 +774,38 @@ def test_an_invalidation_kept_during_an_outage_lands_and_nothing_stale_is_served
     assert load(1) == "new"
     assert load.stats()["hits"] >= 1  # cached again, with the new value
     cache.close()
+
+
+@pytest.mark.chaos
+@pytest.mark.slow
+def test_a_server_killed_and_restarted_costs_no_caller_an_error() -> None:
+    from tests.support.servers import start_redis
+
+    server = start_redis()
+    port = server.port
+    try:
+        cache = redmemo.Cache(server.url + "?socket_timeout=200ms", namespace="killed")
+
+        @cache(ttl=60)
+        def load(x: int) -> int:
+            return x * 7
+
+        assert load(3) == 21
+        server.process.kill()  # kill -9 of the process we started
+        server.process.wait()
+        answers = [load(3) for _ in range(200)]  # no Redis at all
+        assert answers == [21] * 200
+        assert cache.breaker is not None
+        assert cache.breaker.opened >= 1
+        server = start_redis(port=port)  # back, empty, on the same port
+        hits_before = load.stats()["hits"]
+        for _ in range(500):
+            assert load(3) == 21
+            if load.stats()["hits"] > hits_before:
+                break
+            time.sleep(0.01)
+        assert load.stats()["hits"] > hits_before  # filled again, then hits
+        assert cache.breaker.state is redmemo.BreakerState.CLOSED
+        cache.close()
+    finally:
+        server.stop()

@@ -47,15 +47,17 @@ class RedisServer:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def start_redis(*extra: str) -> RedisServer:
+def start_redis(*extra: str, port: int | None = None) -> RedisServer:
+    """A redis-server of our own on a free loopback port (or ``port``, to restart one)."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError(
             "redis-server is not installed; run .ci/run (or apt-get install redis-server)"
         )
     workdir = Path(tempfile.mkdtemp(prefix="redmemo-redis-"))
+    wanted = port
     for _attempt in range(5):
-        port = free_port()
+        port = wanted or free_port()
         args = [
             binary,
             "--port",
