@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ..coordination.pending import PendingInvalidation
 from ..core.durations import Duration
 from ..core.serializers import SerializerSpec
-from ..coordination.pending import PendingInvalidation
 from ..facade import Facade
 from .invalidation import run_invalidation
 
 __all__ = ["SyncStoreMixin"]
-
 
 
 class SyncStoreMixin(Facade):
