@@ -10,6 +10,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar, overload
 from ._async.function import AsyncCachedFunction
 from ._sync.function import SyncCachedFunction
 from .core.durations import Duration
+from .core.identity import Identity
 from .core.serializers import SerializerSpec
 from .core.templates import Args
 from .errors import ConfigurationError
@@ -75,6 +76,7 @@ class DecoratorMixin:
         unless: Callable[[Any], bool] | None = None,
         ignore: Iterable[str] = (),
         version: int | str | None = None,
+        name: str | None = None,
         serializer: SerializerSpec | None = None,
         key: str | Callable[[Args], str] | None = None,
         node: type[Node] | Callable[[Args], Node] | None = None,
@@ -127,9 +129,28 @@ class DecoratorMixin:
             _mark_coroutine_function(wrapped)
         else:
             wrapped = SyncCachedFunction(cache, self._runtime, fn, options, raw)
+        self._claim(wrapped.design.identity, fn)
         self._functions.add(wrapped)
         self._function_added()
         return wrapped
+
+    def _claim(self, identity: Identity, fn: Callable[..., Any]) -> None:
+        """Refuse a second, different callable whose keys would be this one's."""
+        claimed: dict[str, Callable[[], Any]] = self.__dict__.setdefault("_identities", {})
+        known = claimed.get(identity.name)
+        previous = known() if known is not None else None
+        if previous is not None and previous is not fn:
+            same_code = getattr(previous, "__code__", None) == getattr(fn, "__code__", False)
+            if not (identity.certain and same_code):  # the same code again (a reload)
+                raise ConfigurationError(
+                    f"{identity.name} already names another function of this cache "
+                    f"({previous!r}); the two would share entries. Pass name='...' to give "
+                    "this one a key space of its own"
+                )
+        try:
+            claimed[identity.name] = weakref.ref(fn)
+        except TypeError:  # a builtin: no weak reference, and it lives for ever anyway
+            claimed[identity.name] = lambda: fn
 
     def _function_added(self) -> None:
         """Called for each decorated function (the cache starts shared statistics)."""

@@ -75,6 +75,12 @@ def _version(value: Any) -> Any:
     return value
 
 
+def _name(value: Any) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value or "{" in value):
+        raise ConfigurationError(f"name must be a non-empty str without braces, got {value!r}")
+    return value
+
+
 def _templates(name: str) -> Check:
     def check(value: Any) -> Any:
         if isinstance(value, str):
@@ -120,6 +126,8 @@ class Options:
     ignore: tuple[str, ...] = _option((), _ignore)
     # Moves every key of the function at once.
     version: int | str | None = _option(None, _version)
+    # The function's name in keys, instead of module.qualname (see core/identity.py).
+    name: str | None = _option(None, _name)
     serializer: Any = _option(None, _any)
     # A template ("user:{user_id}") or a callable on the arguments giving the key.
     key: str | Callable[[Any], str] | None = _option(None, _any)

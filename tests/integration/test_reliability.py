@@ -232,7 +232,7 @@ def test_a_cancelled_computation_lets_another_process_compute_at_once(redis_url:
             async def load(x: int) -> str:  # one name: the same function in two processes
                 return await body(x)  # type: ignore[no-any-return]
 
-            return cache(ttl=60, lease=30, wait_timeout=30)(load)
+            return cache(ttl=60, lease=30, wait_timeout=30, name="load")(load)
 
         slow, quick = decorate(holder, slow_body), decorate(other, quick_body)
         assert slow.key(1) == quick.key(1)
@@ -372,7 +372,7 @@ def test_callers_that_give_up_waiting_compute_once_per_process(redis_url: str) -
             async def load(x: int) -> str:
                 return await body(x)  # type: ignore[no-any-return]
 
-            return cache(ttl=60, lease=30, wait_timeout=0.3)(load)
+            return cache(ttl=60, lease=30, wait_timeout=0.3, name="load")(load)
 
         slow, impatient = decorate(holder, slow_body), decorate(waiters, fallback_body)
         task = asyncio.ensure_future(slow(1))
@@ -404,7 +404,7 @@ def test_waiters_ask_again_after_notices_were_lost(redis_url: str, proxy: Proxy)
         def load(x: int) -> str:  # one name: the same function in two processes
             return body(x)  # type: ignore[no-any-return]
 
-        return cache(ttl=60, lease=120, wait_timeout=120)(load)
+        return cache(ttl=60, lease=120, wait_timeout=120, name="load")(load)
 
     slow = decorate(holder, slow_body)
     impatient = decorate(waiter, lambda x: "waiter's")

@@ -160,6 +160,7 @@ class KeyMaker:
         version: int | str | None = None,
         render: Callable[[Mapping[str, Any]], str] | None = None,
         deterministic: bool = True,
+        name: str | None = None,
     ) -> None:
         self.signature = inspect.signature(fn)
         # A designed key (template, callable, node) replaces module.qualname:{digest}.
@@ -176,7 +177,7 @@ class KeyMaker:
                 f"its parameters are {list(params)}"
             )
         version_part = "" if version is None else f":v{version}"
-        self.base = f"{function_name(fn)}{version_part}:"
+        self.base = f"{name or function_name(fn)}{version_part}:"
         kinds = {p.kind for p in params.values()}
         self._simple = not kinds & {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD}
         self._names = tuple(params)

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .._log import logger
-from ..core.keys import KeyMaker, function_name
+from ..core.identity import identity_of
+from ..core.keys import KeyMaker
 from ..core.keyspace import Keyspace
 from ..core.missing import MISSING
 from ..core.templates import Args, make_renderer
@@ -34,7 +35,8 @@ class Design:
     ) -> None:
         self.cache = cache
         self.keyspace = keyspace
-        self.owner = function_name(fn)
+        self.identity = identity_of(fn, options.name)
+        self.owner = self.identity.name
         names = list(inspect.signature(fn).parameters)
         probe = KeyMaker(fn, entry=keyspace.entry)
         self.var_names = probe.var_names
@@ -56,6 +58,7 @@ class Design:
             version=options.version,
             render=render,
             deterministic=deterministic,
+            name=self.owner,
         )
         version = "" if options.version is None else f":v{options.version}"
         self.stats_name = self.owner + version
