@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import queue
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -117,38 +118,30 @@ class AsyncGate:
 
 
 class SyncGate:
-    """The thread-safe twin of :class:`AsyncGate`: a counter under a lock (a
-    threading.Semaphore costs several times more when there is room)."""
+    """The thread-safe twin of :class:`AsyncGate`: a queue of tokens (a C-level
+    SimpleQueue costs a fraction of a threading.Semaphore when there is room)."""
 
     def __init__(self, size: int, timeout: float) -> None:
-        self.free = size
         self.timeout = timeout
-        self._lock = threading.Lock()
-        self._room = threading.Condition(self._lock)
-        self._waiting = 0
+        self._tokens: queue.SimpleQueue[None] = queue.SimpleQueue()
+        for _ in range(size):
+            self._tokens.put(None)
 
     def try_enter(self) -> bool:
-        with self._lock:
-            if self.free > 0:
-                self.free -= 1
-                return True
+        try:
+            self._tokens.get_nowait()
+        except queue.Empty:
             return False
+        return True
 
     def enter(self) -> None:
-        with self._room:
-            self._waiting += 1
-            try:
-                if not self._room.wait_for(lambda: self.free > 0, self.timeout):
-                    raise TimeoutError
-                self.free -= 1
-            finally:
-                self._waiting -= 1
+        try:
+            self._tokens.get(timeout=self.timeout)
+        except queue.Empty:
+            raise TimeoutError from None
 
     def leave(self) -> None:
-        with self._lock:
-            self.free += 1
-            if self._waiting:
-                self._room.notify()
+        self._tokens.put(None)
 
 
 class Background:
