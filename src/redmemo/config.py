@@ -24,7 +24,21 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from .core.durations import to_seconds
 from .errors import ConfigurationError, InvalidTTLError
 
-__all__ = ["BackendSettings", "env_disabled", "parse_url", "resolve_settings"]
+__all__ = ["BackendSettings", "env_disabled", "parse_url", "redact", "resolve_settings"]
+
+
+def redact(url: str) -> str:
+    """``url`` with the credentials hidden, whatever they contain.
+
+    Everything between ``://`` and the last ``@`` is credentials (a password may hold
+    an unencoded ``#``, ``/`` or ``@``, which a URL parser would take for something else).
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    userinfo, _, host = rest.rpartition("@")
+    user = userinfo.split(":", 1)[0] if ":" in userinfo else ""
+    return f"{scheme}://{user}:***@{host}"
 
 
 @dataclass(frozen=True)
@@ -39,11 +53,7 @@ class BackendSettings:
     @property
     def display_url(self) -> str:
         """The URL with any password hidden, for logs and reprs."""
-        parts = urlsplit(self.url)
-        if parts.password is None:
-            return self.url
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-        return parts._replace(netloc=netloc).geturl()
+        return redact(self.url)
 
 
 def _to_int(name: str, text: str) -> int:
@@ -122,7 +132,9 @@ def _parse_redis(url: str) -> BackendSettings:
     try:
         port = parts.port or 6379
     except ValueError:
-        raise ConfigurationError(f"the port in {url!r} is not a number from 0 to 65535") from None
+        raise ConfigurationError(
+            f"the port in {redact(url)!r} is not a number from 0 to 65535"
+        ) from None
     kwargs["host"] = unquote(parts.hostname or "localhost")
     kwargs["port"] = port
     if parts.username:
@@ -140,7 +152,9 @@ def _parse_redis(url: str) -> BackendSettings:
 def _parse_unix(url: str) -> BackendSettings:
     parts = urlsplit(url)
     if not parts.path:
-        raise ConfigurationError(f"{url!r} names no socket path: use unix:///path/to/redis.sock")
+        raise ConfigurationError(
+            f"{redact(url)!r} names no socket path: use unix:///path/to/redis.sock"
+        )
     kwargs = _redis_options(url)
     kwargs["unix_socket_path"] = unquote(parts.path)
     if parts.password:
@@ -166,7 +180,7 @@ def parse_url(url: str) -> BackendSettings:
     parser = _SCHEMES.get(scheme)
     if parser is None:
         known = ", ".join(f"{s}://" for s in _SCHEMES)
-        raise ConfigurationError(f"unknown cache URL scheme in {url!r}; use one of {known}")
+        raise ConfigurationError(f"unknown cache URL scheme in {redact(url)!r}; use one of {known}")
     return parser(url)
 
 
@@ -192,7 +206,8 @@ def resolve_settings(
         settings = parse_url(url)
         if overrides and settings.kind != "redis":
             raise ConfigurationError(
-                f"host/port/db/password apply to Redis, but the URL {url!r} is not a Redis URL"
+                f"host/port/db/password apply to Redis, but the URL {redact(url)!r} is not "
+                "a Redis URL"
             )
         if not overrides:
             return settings

@@ -8,11 +8,15 @@ from typing import Any
 from .core.durations import Duration, to_seconds
 from .core.entry import is_counter
 from .core.keyspace import Keyspace
-from .core.serializers import SerializerSpec
+from .core.serializers import SerializerSpec, serializer_name
 from .errors import InvalidKeyError
 from .runtime import Runtime
 
 __all__ = ["Facade"]
+
+# Serializers whose values include ints: those are stored as counters. The others (raw
+# bytes, strings, your own) get every value, ints included, as they say they do.
+_COUNTING = frozenset({"pickle", "json", "msgpack"})
 
 
 class Facade:
@@ -22,10 +26,14 @@ class Facade:
 
     def _key(self, key: str) -> str:
         """The entry key of the user's ``key`` (checked)."""
-        if type(key) is not str or not key:
-            raise InvalidKeyError(
-                f"cache keys are non-empty str values, got {key!r} ({type(key).__name__})"
-            )
+        if type(key) is not str:
+            if not isinstance(key, str):
+                raise InvalidKeyError(
+                    f"cache keys are non-empty str values, got {key!r} ({type(key).__name__})"
+                )
+            key = str.__str__(key)  # a StrEnum member or str subclass: its string value
+        if not key:
+            raise InvalidKeyError("cache keys are non-empty str values, got ''")
         return self.keyspace.entry(key)
 
     def _ttl_ms(self, ttl: Duration | None) -> int | None:
@@ -34,10 +42,11 @@ class Facade:
         return None if seconds is None else max(1, round(seconds * 1000))
 
     def _encode(self, value: Any, serializer: SerializerSpec | None, ttl_ms: int | None) -> bytes:
-        if is_counter(value):
+        codec = self._runtime.codec.for_serializer(serializer)
+        if is_counter(value) and serializer_name(codec.serializer) in _COUNTING:
             # Plain decimal text, so that INCRBY can work on it atomically.
             return str(value).encode()
-        return self._runtime.codec.for_serializer(serializer).encode(
+        return codec.encode(
             value,
             created=self._runtime.clock(),
             expire_after=None if ttl_ms is None else ttl_ms / 1000.0,

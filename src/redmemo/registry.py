@@ -16,12 +16,23 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .cache import Cache
+from .config import redact
 from .errors import ConfigurationError
 from .keydesign.nodes import set_alias_resolver
 
 __all__ = ["CacheRegistry", "caches"]
 
 _OPTIONS = frozenset(inspect.signature(Cache.__init__).parameters) - {"self"}
+
+
+def _public(options: Mapping[str, Any]) -> dict[str, Any]:
+    shown = dict(options)
+    for name in ("password", "secret"):
+        if shown.get(name) is not None:
+            shown[name] = "***"
+    if isinstance(shown.get("url"), str):
+        shown["url"] = redact(shown["url"])
+    return shown
 
 
 class CacheRegistry(Mapping[str, Cache]):
@@ -50,11 +61,12 @@ class CacheRegistry(Mapping[str, Cache]):
             self._instances = {}
 
     def config(self, alias: str | None = None) -> dict[str, Any]:
-        """A copy of the configuration of ``alias``, or of all aliases."""
+        """A copy of the configuration of ``alias``, or of all aliases, without secrets
+        (passwords and signing secrets read ``***``)."""
         with self._lock:
             if alias is None:
-                return {name: dict(opts) for name, opts in self._config.items()}
-            return dict(self._options(alias))
+                return {name: _public(opts) for name, opts in self._config.items()}
+            return _public(self._options(alias))
 
     def _options(self, alias: str) -> dict[str, Any]:
         try:

@@ -182,7 +182,7 @@ class AsyncCachedFunction(Generic[P, T]):
             raise
         fallback = None
         if raw is not None:
-            entry = self._codec.decode(raw)
+            entry = self._codec.decode(raw, False)
             if entry is not None:
                 state = classify(entry, runtime.clock(), self.options.early)
                 if state is State.FRESH:
@@ -298,7 +298,7 @@ class AsyncCachedFunction(Generic[P, T]):
                     key, token, options.lease_ms, mode, indexes, options.backend_ttl_ms
                 )
                 if lease.status is LeaseStatus.ENTRY:
-                    entry = self._codec.decode(lease.entry)
+                    entry = self._codec.decode(lease.entry, False)
                     if entry is not None and entry.expire_at > runtime.clock():
                         return entry.value  # type: ignore[no-any-return]
                     fallback = entry or fallback  # unreadable or expired: replace it
@@ -325,7 +325,7 @@ class AsyncCachedFunction(Generic[P, T]):
                 except TimeoutError:
                     continue
                 if kind is Notice.VALUE:
-                    entry = self._codec.decode(payload)
+                    entry = self._codec.decode(payload, False)
                     if entry is not None:
                         return entry.value  # type: ignore[no-any-return]
                 waiter = runtime.waiters.register(key)  # woken without a value: ask again

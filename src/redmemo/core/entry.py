@@ -203,12 +203,17 @@ class EntryCodec:
         mac = hmac.new(self._key, header + payload, hashlib.sha256).digest()[:_MAC_SIZE]
         return header + mac + payload
 
-    def decode(self, raw: bytes | None) -> Entry | None:
-        """The entry in ``raw``, or None for a miss (absent, corrupt, foreign, untrusted)."""
+    def decode(self, raw: bytes | None, counters: bool = True) -> Entry | None:
+        """The entry in ``raw``, or None for a miss (absent, corrupt, foreign, untrusted).
+
+        A plain integer (what ``increment`` writes) reads as a counter only where
+        ``counters`` are expected (the store API), and never in a signed cache: it
+        carries no signature. A decorated function's entries are envelopes only.
+        """
         if raw is None:
             return None
         if raw[:1] != b"\xc5":
-            if _COUNTER.fullmatch(raw):
+            if counters and self._key is None and _COUNTER.fullmatch(raw):
                 return _new_entry(Entry, (int(raw), 0.0, _INF, _INF, 0.0))
             return _reject("not a redmemo entry")
         if len(raw) < HEADER_SIZE:

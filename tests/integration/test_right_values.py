@@ -1,0 +1,144 @@
+"""Right values only: nothing but a valid entry is served, serializers do what they say,
+keys take what the user has, and secrets stay out of every message."""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import redmemo
+from redmemo.coordination.leases import Notice, notice_message
+
+SECRET = "s" * 32
+
+
+def test_a_bare_integer_at_a_decorated_key_is_never_served(
+    make_cache: Callable[..., redmemo.Cache],
+) -> None:
+    for secret in (None, SECRET):
+        cache = make_cache(secret=secret)
+
+        @cache(ttl=60)
+        def load(x: int) -> str:
+            return f"computed {x}"
+
+        cache.raw("SET", load.key(1), "42")  # written by something else
+        assert load(1) == "computed 1"
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("secret", [None, SECRET])
+def test_a_forged_notice_never_reaches_a_waiter(redis_url: str, secret: str | None) -> None:
+    namespace = "forged" if secret is None else "forged-signed"
+    holder = redmemo.Cache(redis_url, namespace=namespace, secret=secret)
+    waiter = redmemo.Cache(redis_url, namespace=namespace, secret=secret)
+    started, release = threading.Event(), threading.Event()
+
+    def slow(x: int) -> str:
+        started.set()
+        release.wait(30)
+        return "the holder's"
+
+    first = holder(ttl=60, lease=60, name="load")(slow)
+    second = waiter(ttl=60, lease=60, wait_timeout=30, name="load")(lambda x: "unused")
+    thread = threading.Thread(target=first, args=(1,))
+    thread.start()
+    assert started.wait(10)
+    got: list[Any] = []
+    waiting = threading.Thread(target=lambda: got.append(second(1)))
+    waiting.start()
+    deadline = time.monotonic() + 10
+    while second.stats()["waits"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    key = second.key(1)
+    holder.raw("PUBLISH", holder.keyspace.channel, notice_message(key, Notice.VALUE, b"1337"))
+    time.sleep(0.1)
+    release.set()
+    thread.join(10)
+    waiting.join(30)
+    assert got == ["the holder's"]
+    holder.close()
+    waiter.close()
+
+
+def test_a_signed_cache_serves_nothing_unsigned(make_cache: Callable[..., redmemo.Cache]) -> None:
+    cache = make_cache(secret=SECRET)
+    cache.raw("SET", cache.full_key("plain"), "7")
+    assert cache.get("plain", "absent") == "absent"
+    assert cache.increment("plain", 0) == 7  # counters are read by what changes them
+    assert cache.increment("hits") == 1
+    assert cache.get("hits", "absent") == "absent"
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(st.binary(max_size=64), st.integers().map(lambda n: str(n).encode())))
+def test_no_foreign_bytes_reach_a_caller_of_a_signed_cache(data: bytes) -> None:
+    cache = redmemo.Cache("memory://", namespace="fuzz", secret=SECRET)
+
+    @cache(ttl=60, name="fuzzed")
+    def load(x: int) -> str:
+        return "computed"
+
+    cache.raw("SET", load.key(1), data)
+    cache.raw("SET", cache.full_key("k"), data)
+    assert load(1) == "computed"
+    assert cache.get("k", "absent") == "absent"
+
+
+def test_each_serializer_does_what_it_says_for_ints(store: Any) -> None:
+    with pytest.raises(redmemo.SerializationError):
+        store.set("n", 5, serializer="string")  # str values only
+    store.set("n", 5, serializer="raw")  # plain bytes, as in Redis itself
+    assert store.get("n", serializer="raw") == b"5"
+    store.set("n", 5)  # pickle holds ints: a counter
+    assert store.get("n") == 5
+    assert store.increment("n") == 6
+
+
+class Color(str, enum.Enum):
+    RED = "red"
+
+
+def test_a_str_subclass_is_a_key_by_its_string_value(store: Any) -> None:
+    store.set(Color.RED, "warm")
+    assert store.get("red") == "warm"
+    assert store.get(Color.RED) == "warm"
+    assert store.delete(Color.RED) == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://user:hunter2secret@host:notaport/0",
+        "rediz://user:hunter2secret@host:6379/0",
+        "redis://:hunter2#secret@host:6379/0",
+        "unix://user:hunter2secret@",
+    ],
+)
+def test_a_password_never_appears_in_an_error(url: str) -> None:
+    with pytest.raises(redmemo.ConfigurationError) as caught:
+        redmemo.Cache(url)
+    assert "hunter2" not in str(caught.value)
+    assert "secret" not in str(caught.value)
+
+
+def test_a_password_never_appears_in_reprs_or_returned_configuration() -> None:
+    url = "redis://:hunter2%23secret@127.0.0.1:1/0"  # a '#' in a password, encoded
+    cache = redmemo.Cache(url, secret=SECRET)
+    assert "hunter2" not in repr(cache)
+    registry = redmemo.CacheRegistry()
+    registry.configure({"main": {"url": url, "secret": SECRET, "password": "hunter2"}})
+    shown = str(registry.config()) + str(registry.config("main"))
+    assert "hunter2" not in shown
+    assert SECRET not in shown
+    assert registry.config("main")["url"].startswith("redis://")
+    with pytest.raises(redmemo.ConfigurationError) as caught:
+        redmemo.Cache("memory://", password="hunter2")
+    assert "hunter2" not in str(caught.value)
