@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import events
 from .cache import Cache
 from .core.breaker import Breaker, BreakerState
-from .core.durations import Duration
+from .core.durations import FOREVER, Duration, Forever
 from .core.entry import Entry
 from .core.missing import MISSING, Missing
 from .core.serializers import (
@@ -36,9 +36,11 @@ from .registry import CacheRegistry, caches
 __version__ = "0.1.0"
 
 __all__ = [
+    "FOREVER",
     "MISSING",
     "Args",
     "Field",
+    "Forever",
     "Node",
     "NodeManager",
     "BackendError",

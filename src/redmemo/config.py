@@ -49,6 +49,7 @@ class BackendSettings:
     url: str = field(repr=False)
     redis_kwargs: Mapping[str, Any] = field(default_factory=dict, repr=False)
     maxsize: int | None = None
+    name: str | None = None  # memory://name: one store shared by every cache of that name
 
     @property
     def display_url(self) -> str:
@@ -115,7 +116,8 @@ def _parse_memory(url: str) -> BackendSettings:
         maxsize = _to_int("maxsize", options["maxsize"])
         if maxsize <= 0:
             raise ConfigurationError("memory:// maxsize must be a positive number of entries")
-    return BackendSettings("memory", url, maxsize=maxsize)
+    name = unquote(urlsplit(url).netloc) or None
+    return BackendSettings("memory", url, maxsize=maxsize, name=name)
 
 
 def _redis_options(url: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .core.durations import Duration, to_seconds
+from .core.durations import Duration, Forever, to_seconds
 from .core.entry import is_counter
 from .core.keyspace import Keyspace
 from .core.serializers import SerializerSpec, serializer_name
@@ -37,6 +37,8 @@ class Facade:
         return self.keyspace.entry(key)
 
     def _ttl_ms(self, ttl: Duration | None) -> int | None:
+        if isinstance(ttl, Forever):
+            return None  # never expires, whatever the cache's default
         seconds = self.default_ttl if ttl is None else to_seconds(ttl)
         # Redis takes whole milliseconds; never round a positive TTL down to "expire now".
         return None if seconds is None else max(1, round(seconds * 1000))

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .core.durations import to_seconds_or_none
+from .core.durations import Forever, to_seconds_or_none
 from .core.policy import early_beta
 from .errors import ConfigurationError
 
@@ -157,8 +157,8 @@ class Options:
         values: dict[str, Any] = {}
         for spec in _SPECS:
             values[spec.name] = spec.metadata["check"](raw.get(spec.name, spec.default))
-        if values["ttl"] is None:
-            values["ttl"] = cache_ttl
+        if values["ttl"] is None and not isinstance(raw.get("ttl"), Forever):
+            values["ttl"] = cache_ttl  # FOREVER: no expiry, whatever the cache's default
         ttl, refresh = values["ttl"], values["refresh"]
         if refresh is not None and ttl is not None and refresh >= ttl:
             raise ConfigurationError(

@@ -142,3 +142,58 @@ def test_a_password_never_appears_in_reprs_or_returned_configuration() -> None:
     with pytest.raises(redmemo.ConfigurationError) as caught:
         redmemo.Cache("memory://", password="hunter2")
     assert "hunter2" not in str(caught.value)
+
+
+def test_named_memory_stores_are_shared_and_unnamed_ones_are_not() -> None:
+    first = redmemo.Cache("memory://shared-test", namespace="n")
+    second = redmemo.Cache("memory://shared-test", namespace="n")
+    private = redmemo.Cache("memory://", namespace="n")
+    first.set("k", "v")
+    assert second.get("k") == "v"  # as two caches on one Redis
+    assert private.get("k") is None
+    with pytest.raises(redmemo.ConfigurationError, match="maxsize"):
+        redmemo.Cache("memory://shared-test?maxsize=5")
+
+
+@pytest.mark.parametrize("text", [b"007", b"-0", b"+1", b" 1"])
+def test_increment_refuses_what_redis_refuses(store: Any, text: bytes) -> None:
+    store.raw("SET", store.cache.full_key("n"), text)
+    with pytest.raises(redmemo.NotACounterError):
+        store.increment("n")
+
+
+def test_forever_means_no_expiry_whatever_the_default(
+    face: Callable[..., Any], make_cache: Callable[..., redmemo.Cache]
+) -> None:
+    store = face(ttl=60)
+    store.set("default", 1)
+    store.set("forever", 1, ttl=redmemo.FOREVER)
+    assert store.ttl("default") is not None
+    assert store.ttl("forever") is None
+    store.expire("default", redmemo.FOREVER)
+    assert store.ttl("default") is None
+    cache = make_cache(ttl=60)
+
+    @cache(ttl=redmemo.FOREVER)
+    def load(x: int) -> int:
+        return x
+
+    @cache
+    def other(x: int) -> int:
+        return x
+
+    assert (load.options.ttl, other.options.ttl) == (None, 60)
+
+
+def test_a_ttl_of_zero_or_less_expires_now_as_in_django(store: Any) -> None:
+    store.set("k", 1)
+    store.set("k", 2, ttl=0)
+    assert store.get("k") is None
+    assert store.add("k", 3, ttl=-1) is False
+    assert store.get("k") is None
+    store.set("k", 4)
+    assert store.expire("k", 0) is True
+    assert store.exists("k") is False
+    store.multi_set({"a": 1, "b": 2})
+    store.multi_set({"a": 1, "b": 2}, ttl=0)
+    assert store.multi_get(["a", "b"]) == [None, None]

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..coordination.pending import PendingInvalidation
-from ..core.durations import Duration
+from ..core.durations import Duration, expires_now
 from ..core.serializers import SerializerSpec
 from ..facade import Facade
 from .invalidation import run_invalidation
@@ -49,8 +49,15 @@ class SyncStoreMixin(Facade):
         *,
         serializer: SerializerSpec | None = None,
     ) -> None:
-        """Store ``value`` under ``key``, for ``ttl`` (or the cache's default) if given."""
+        """Store ``value`` under ``key``, for ``ttl`` (or the cache's default) if given.
+
+        ``ttl=redmemo.FOREVER``: never expire. ``ttl`` of 0 or less: expire now (the key
+        is deleted), as in Django."""
         full = self._key(key)
+        if expires_now(ttl):
+            if self._runtime.enabled:
+                self._runtime.sync_backend().delete([full])
+            return
         ttl_ms = self._ttl_ms(ttl)
         data = self._encode(value, serializer, ttl_ms)
         if self._runtime.enabled:
@@ -64,8 +71,11 @@ class SyncStoreMixin(Facade):
         *,
         serializer: SerializerSpec | None = None,
     ) -> bool:
-        """Store ``value`` only if ``key`` holds nothing; return whether it was stored."""
+        """Store ``value`` only if ``key`` holds nothing; return whether it was stored
+        (a ``ttl`` of 0 or less stores nothing)."""
         full = self._key(key)
+        if expires_now(ttl):
+            return False
         ttl_ms = self._ttl_ms(ttl)
         data = self._encode(value, serializer, ttl_ms)
         if not self._runtime.enabled:
@@ -103,6 +113,11 @@ class SyncStoreMixin(Facade):
     ) -> None:
         """Store many values at once (one round trip); all are checked before any is sent."""
         pairs = items.items() if isinstance(items, Mapping) else items
+        if expires_now(ttl):  # Django's convention: expire now
+            fulls = [self._key(k) for k, _ in pairs]
+            if self._runtime.enabled:
+                self._runtime.sync_backend().delete(fulls)
+            return
         ttl_ms = self._ttl_ms(ttl)
         encoded = [(self._key(k), self._encode(v, serializer, ttl_ms)) for k, v in pairs]
         if self._runtime.enabled:
@@ -129,9 +144,14 @@ class SyncStoreMixin(Facade):
         return self._runtime.sync_backend().incr(full, delta)
 
     def expire(self, key: str, ttl: Duration | None) -> bool:
-        """Give ``key`` a new time to live (``None``: keep it forever); False if absent."""
+        """Give ``key`` a new time to live (``None`` or ``FOREVER``: keep it forever; 0 or
+        less: expire now); False if it was absent."""
         full = self._key(key)
-        ttl_ms = None if ttl is None else self._ttl_ms(ttl)
+        if expires_now(ttl):
+            return self._runtime.enabled and bool(
+                self._runtime.sync_backend().delete([full])
+            )
+        ttl_ms = None if ttl is None else self._ttl_ms(ttl)  # FOREVER: None too
         if not self._runtime.enabled:
             return False
         return self._runtime.sync_backend().expire(full, ttl_ms)

@@ -22,6 +22,7 @@ from ..config import BackendSettings
 from ..coordination.leases import Notice, parse_notice
 from ..core.breaker import Breaker
 from ..core.keyspace import Keyspace
+from ..errors import ConfigurationError
 from ..events import Event
 from ._async.breaker import AsyncBreakerLayer
 from ._async.protocol import AsyncBackend
@@ -31,7 +32,7 @@ from ._sync.breaker import SyncBreakerLayer
 from ._sync.protocol import SyncBackend
 from ._sync.redis import SyncRedisBackend
 from ._sync.timing import SyncTimingLayer
-from .memory import AsyncMemoryBackend, MemoryBackend, MemoryStore
+from .memory import AsyncMemoryBackend, MemoryBackend, MemoryStore, named_store
 from .redis.clients import abandon, async_client, pool_timeout, sync_client
 from .redis.listener import FillListener
 
@@ -84,8 +85,14 @@ class MemoryFamily:
         notices: Notices,
         clock: Callable[[], float],
     ) -> None:
-        self.store = MemoryStore(settings.maxsize, clock)
-        self.store.listeners.append(notices.deliver)
+        if settings.name is None:
+            self.store = MemoryStore(settings.maxsize, clock)  # this cache's alone
+        else:
+            try:
+                self.store = named_store(settings.name, settings.maxsize, clock)
+            except ValueError as exc:
+                raise ConfigurationError(str(exc)) from None
+        self.store.listen(notices.deliver)
         self._sync = MemoryBackend(self.store, keyspace)
         self._async = AsyncMemoryBackend(self._sync)
 

@@ -16,6 +16,7 @@ import heapq
 import re
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -25,10 +26,11 @@ from ..core.glob import compile_glob
 from ..core.keyspace import Keyspace
 from ..errors import NotACounterError
 
-__all__ = ["MARKER_MS", "AsyncMemoryBackend", "MemoryBackend", "MemoryStore"]
+__all__ = ["MARKER_MS", "AsyncMemoryBackend", "MemoryBackend", "MemoryStore", "named_store"]
 
 _INF = float("inf")
-_COUNTER = re.compile(rb"-?[0-9]{1,19}")
+# What Redis INCRBY accepts: an integer in canonical form (no "007", no "-0", no "+1").
+_COUNTER = re.compile(rb"0|-?[1-9][0-9]{0,18}")
 # How long an invalidation marker lives, and so the longest a fill with dependencies may
 # run and still store (register.lua); shared with the Redis backend.
 MARKER_MS = 3_600_000
@@ -66,8 +68,8 @@ class MemoryStore:
         self._index_expiries: list[tuple[float, str]] = []
         self._swept_size = 0
         # Called (outside the lock) when a fill is stored or given back, to wake callers
-        # of this process that wait for it.
-        self.listeners: list[Listener] = []
+        # of this process that wait for it. Weak: a shared store outlives its caches.
+        self.listeners: list[weakref.WeakMethod[Listener]] = []
 
     def after_fork(self) -> None:
         """In a forked child, threads that held the lock are gone: make a new one."""
@@ -168,16 +170,41 @@ class MemoryStore:
         self._index_pruned.pop(index, None)
         return list(self.indexes.pop(index, {}))
 
+    def listen(self, listener: Listener) -> None:
+        self.listeners.append(weakref.WeakMethod(listener))
+
     def notify(self, woken: Sequence[tuple[str, Notice, bytes]]) -> None:
         """Wake waiters (call without the lock)."""
+        if not woken:
+            return
+        alive = [listener for ref in list(self.listeners) if (listener := ref()) is not None]
+        if len(alive) < len(self.listeners):
+            self.listeners = [weakref.WeakMethod(listener) for listener in alive]
         for key, kind, entry in woken:
-            for listener in self.listeners:
+            for listener in alive:
                 listener(key, kind, entry)
 
     def __len__(self) -> int:
         with self.lock:
             self.sweep()
             return len(self.data)
+
+
+_NAMED: dict[str, MemoryStore] = {}
+_NAMED_LOCK = threading.Lock()
+
+
+def named_store(name: str, maxsize: int | None, clock: Callable[[], float]) -> MemoryStore:
+    """The process's store called ``name`` (``memory://name``), made on first use."""
+    with _NAMED_LOCK:
+        store = _NAMED.get(name)
+        if store is None:
+            store = _NAMED[name] = MemoryStore(maxsize, clock)
+        elif maxsize is not None and store.maxsize != maxsize:
+            raise ValueError(
+                f"memory://{name} exists already with maxsize={store.maxsize}, not {maxsize}"
+            )
+        return store
 
 
 class MemoryBackend:

@@ -7,11 +7,45 @@ from datetime import timedelta
 
 from ..errors import InvalidTTLError
 
-__all__ = ["MAX_SECONDS", "Duration", "to_seconds", "to_seconds_or_none"]
+__all__ = [
+    "FOREVER",
+    "MAX_SECONDS",
+    "Duration",
+    "Forever",
+    "expires_now",
+    "to_seconds",
+    "to_seconds_or_none",
+]
+
+
+class Forever:
+    """The type of :data:`FOREVER`: "never expire", even where a default TTL applies."""
+
+    _instance: Forever | None = None
+
+    def __new__(cls) -> Forever:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "redmemo.FOREVER"
+
+    def __reduce__(self) -> str:
+        return "FOREVER"
+
+
+FOREVER = Forever()
+
+
+def expires_now(ttl: object) -> bool:
+    """Django's convention for the store API: a TTL of 0 or less means "expire now"."""
+    return isinstance(ttl, (int, float)) and not isinstance(ttl, bool) and ttl <= 0
+
 
 MAX_SECONDS = 100 * 365.25 * 86400.0
 
-Duration = int | float | timedelta | str
+Duration = int | float | timedelta | str | Forever
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 # One or more "<number><unit>" parts, largest units first by convention (not enforced).
@@ -24,6 +58,8 @@ def to_seconds(value: Duration, *, name: str = "ttl") -> float:
 
     ``name`` is the parameter being parsed, so the error says which one was wrong.
     """
+    if isinstance(value, Forever):
+        raise InvalidTTLError(f"{name} cannot be FOREVER here: give no {name} for no expiry")
     if isinstance(value, bool):
         # bool is an int subclass: True would silently mean one second.
         raise InvalidTTLError(
@@ -53,8 +89,8 @@ def to_seconds(value: Duration, *, name: str = "ttl") -> float:
 
 
 def to_seconds_or_none(value: Duration | None, *, name: str = "ttl") -> float | None:
-    """Like :func:`to_seconds`, with ``None`` meaning "no limit"."""
-    return None if value is None else to_seconds(value, name=name)
+    """Like :func:`to_seconds`, with ``None`` (and ``FOREVER``) meaning "no limit"."""
+    return None if value is None or isinstance(value, Forever) else to_seconds(value, name=name)
 
 
 def _parse_text(text: str, name: str) -> float:
