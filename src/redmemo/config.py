@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from ._log import logger
 from .core.durations import to_seconds
 from .errors import ConfigurationError, InvalidTTLError
 
@@ -203,6 +204,10 @@ def resolve_settings(
     if url is None and not overrides:
         url = env.get("REDMEMO_URL") or env.get("REDIS_URL") or None
     if url is None and not overrides and not env.get("REDIS_SERVICE_HOST"):
+        _say_once(
+            "redmemo: no cache URL given and none of REDMEMO_URL, REDIS_URL or "
+            "REDIS_SERVICE_HOST set: using memory://, private to this Cache in this process"
+        )
         return parse_url("memory://")
     if url is not None:
         settings = parse_url(url)
@@ -226,6 +231,17 @@ def resolve_settings(
     auth = ":***@" if secret else ""
     shown = f"redis://{auth}{kwargs['host']}:{kwargs['port']}/{kwargs['db']}"
     return BackendSettings("redis", shown, kwargs)
+
+
+_said: set[str] = set()
+
+
+def _say_once(message: str) -> None:
+    """Log at INFO once per process: with several workers each would otherwise have a
+    private cache, silently, after a mistyped variable."""
+    if message not in _said:
+        _said.add(message)
+        logger.info(message)
 
 
 def _check_overrides(overrides: Mapping[str, Any]) -> None:

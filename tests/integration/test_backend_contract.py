@@ -51,6 +51,8 @@ def plain_operations(b: SyncBackend) -> list[Any]:
     seen += [b.expire(e("nope"), 1000), (b.ttl_ms(e("a")) or 0) > 29_000]
     seen += [b.expire(e("a"), None), b.ttl_ms(e("a")), b.delete([e("a"), e("b"), e("q")])]
     seen += [b.exists(e("a")), b.get(e("c"))]
+    seen += [b.replace(e("c"), b"x", b"x2", None), b.replace(e("c"), b"x", b"x3", None)]
+    seen += [b.get(e("c")), b.replace(e("none"), b"x", b"y", None), b.ttl_ms(e("c"))]
     return seen
 
 

@@ -197,3 +197,15 @@ def test_a_ttl_of_zero_or_less_expires_now_as_in_django(store: Any) -> None:
     store.multi_set({"a": 1, "b": 2})
     store.multi_set({"a": 1, "b": 2}, ttl=0)
     assert store.multi_get(["a", "b"]) == [None, None]
+
+
+def test_a_miss_is_a_miss_everywhere(store: Any) -> None:
+    cache = store.cache
+    cache.raw("SET", cache.full_key("foreign"), b"\xc5 not an entry at all")
+    assert store.get("foreign", "miss") == "miss"
+    assert store.multi_get(["foreign"], "miss") == ["miss"]
+    assert store.exists("foreign") is False
+    assert store.add("foreign", "mine") is True  # what reads as a miss is replaced
+    assert store.get("foreign") == "mine"
+    assert store.add("foreign", "again") is False  # a real entry is not
+    assert store.get("foreign") == "mine"

@@ -132,3 +132,20 @@ def test_overrides_need_a_redis_url() -> None:
 )
 def test_disabling_through_the_environment(value: str, disabled: bool) -> None:
     assert env_disabled({"REDMEMO_DISABLED": value}) is disabled
+
+
+def test_the_backend_chosen_when_nothing_is_configured_is_said_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from redmemo import config
+
+    monkeypatch.setattr(config, "_said", set())
+    with caplog.at_level(logging.INFO, logger="redmemo"):
+        resolve_settings(environ={})
+        resolve_settings(environ={})
+        resolve_settings("redis://localhost/0", environ={})
+    said = [r.getMessage() for r in caplog.records if "using memory://" in r.getMessage()]
+    assert len(said) == 1
+    assert "REDMEMO_URL" in said[0]

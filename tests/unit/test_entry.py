@@ -137,11 +137,22 @@ def test_counters_decode_as_ints() -> None:
 
 def test_unserializable_value_names_its_type() -> None:
     with pytest.raises(
-        SerializationError, match="json serializer cannot store a value of type set"
+        SerializationError, match=r"json serializer cannot store a value of type builtins\.set"
     ):
         EntryCodec(JsonSerializer()).encode({1}, created=0)
     with pytest.raises(SerializationError, match="string"):
         EntryCodec(StringSerializer()).encode(1, created=0)
+
+
+def test_the_advice_never_suggests_the_serializer_that_just_failed() -> None:
+    import threading
+
+    with pytest.raises(SerializationError) as caught:
+        EntryCodec(PickleSerializer()).encode(threading.Lock(), created=0)
+    assert "serializer='pickle'" not in str(caught.value)
+    assert "_thread.lock" in str(caught.value)
+    with pytest.raises(SerializationError, match="serializer='pickle'"):
+        EntryCodec(JsonSerializer()).encode({1}, created=0)
 
 
 def test_raw_serializer_stores_plain_bytes() -> None:

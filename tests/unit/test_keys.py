@@ -147,7 +147,10 @@ class Keyed:
 
 def test_an_argument_without_a_stable_form_is_refused_by_name() -> None:
     keys = KeyMaker(f, entry=NS.entry)
-    with pytest.raises(redmemo.UnstableKeyError, match=r"argument 'b' is a Plain.*__cache_key__"):
+    with pytest.raises(
+        redmemo.UnstableKeyError,
+        match=r"argument 'b' is a tests.unit.test_keys.Plain.*__cache_key__",
+    ):
         keys.key((1, Plain()), {})
     with pytest.raises(redmemo.UnstableKeyError, match="argument 'a'"):
         keys.key(([object()],), {})

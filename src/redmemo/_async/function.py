@@ -488,7 +488,7 @@ class AsyncCachedFunction(Generic[P, T]):
         except SerializationError as exc:
             # The caller still gets its value; only the caching of it failed.
             self._emit(Failure(self.stats_name, key, args, kwargs, exc))
-            logger.warning("redmemo: not caching a result of %s: %s", self.keys.base, exc)
+            logger.warning("redmemo: not caching a result of %s: %s", self.stats_name, exc)
             return None
 
     def _fallback_or_raise(self, exc: Exception, fallback: Entry | None) -> T:

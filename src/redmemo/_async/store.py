@@ -77,9 +77,20 @@ class AsyncStoreMixin(Facade):
             return False
         ttl_ms = self._ttl_ms(ttl)
         data = self._encode(value, serializer, ttl_ms)
-        if not self._runtime.enabled:
+        runtime = self._runtime
+        if not runtime.enabled:
             return False
-        return await self._runtime.async_backend().add(full, data, ttl_ms)
+        backend = runtime.async_backend()
+        if await backend.add(full, data, ttl_ms):
+            return True
+        # Something is there: an entry (then nothing is added), or bytes that read as a
+        # miss, which add() treats as the miss they are.
+        there = await backend.get(full)
+        if there is None:
+            return await backend.add(full, data, ttl_ms)  # it expired meanwhile
+        if runtime.codec.for_serializer(serializer).decode(there) is not None:
+            return False
+        return await backend.replace(full, there, data, ttl_ms)
 
     async def amulti_get(
         self,
@@ -123,11 +134,12 @@ class AsyncStoreMixin(Facade):
             await self._runtime.async_backend().set_many(encoded, ttl_ms)
 
     async def aexists(self, key: str) -> bool:
-        """Whether ``key`` holds a value."""
+        """Whether ``key`` holds a value (bytes that read as a miss do not count)."""
         full = self._key(key)
         if not self._runtime.enabled:
             return False
-        return await self._runtime.async_backend().exists(full)
+        raw = await self._runtime.async_backend().get(full)
+        return raw is not None and self._runtime.codec.decode(raw) is not None
 
     async def aincrement(self, key: str, delta: int = 1) -> int:
         """Add ``delta`` to the integer counter at ``key`` atomically; return the new value.

@@ -78,9 +78,20 @@ class SyncStoreMixin(Facade):
             return False
         ttl_ms = self._ttl_ms(ttl)
         data = self._encode(value, serializer, ttl_ms)
-        if not self._runtime.enabled:
+        runtime = self._runtime
+        if not runtime.enabled:
             return False
-        return self._runtime.sync_backend().add(full, data, ttl_ms)
+        backend = runtime.sync_backend()
+        if backend.add(full, data, ttl_ms):
+            return True
+        # Something is there: an entry (then nothing is added), or bytes that read as a
+        # miss, which add() treats as the miss they are.
+        there = backend.get(full)
+        if there is None:
+            return backend.add(full, data, ttl_ms)  # it expired meanwhile
+        if runtime.codec.for_serializer(serializer).decode(there) is not None:
+            return False
+        return backend.replace(full, there, data, ttl_ms)
 
     def multi_get(
         self,
@@ -124,11 +135,12 @@ class SyncStoreMixin(Facade):
             self._runtime.sync_backend().set_many(encoded, ttl_ms)
 
     def exists(self, key: str) -> bool:
-        """Whether ``key`` holds a value."""
+        """Whether ``key`` holds a value (bytes that read as a miss do not count)."""
         full = self._key(key)
         if not self._runtime.enabled:
             return False
-        return self._runtime.sync_backend().exists(full)
+        raw = self._runtime.sync_backend().get(full)
+        return raw is not None and self._runtime.codec.decode(raw) is not None
 
     def increment(self, key: str, delta: int = 1) -> int:
         """Add ``delta`` to the integer counter at ``key`` atomically; return the new value.

@@ -254,6 +254,16 @@ class MemoryBackend:
         with store.lock:
             return store.live(key, store.clock()) is not None
 
+    def replace(self, key: str, observed: bytes, value: bytes, ttl_ms: int | None) -> bool:
+        store = self.store
+        with store.lock:
+            now = store.clock()
+            item = store.live(key, now)
+            if item is None or item[0] != observed:
+                return False
+            store.put(key, value, _expiry(ttl_ms, now))
+            return True
+
     def incr(self, key: str, delta: int) -> int:
         store = self.store
         with store.lock:
@@ -544,6 +554,9 @@ class AsyncMemoryBackend:
 
     async def exists(self, key: str) -> bool:
         return self.sync.exists(key)
+
+    async def replace(self, key: str, observed: bytes, value: bytes, ttl_ms: int | None) -> bool:
+        return self.sync.replace(key, observed, value, ttl_ms)
 
     async def incr(self, key: str, delta: int) -> int:
         return self.sync.incr(key, delta)

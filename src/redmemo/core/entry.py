@@ -175,10 +175,16 @@ class EntryCodec:
         try:
             payload = self.serializer.dumps(value)
         except Exception as exc:
+            name = serializer_name(self.serializer)
+            kind = type(value)
+            advice = (
+                "Convert it to plain data first (or give its class __reduce__)"
+                if name == "pickle"
+                else "Convert it first, or choose serializer='pickle'"
+            )
             raise SerializationError(
-                f"the {serializer_name(self.serializer)} serializer cannot store a value of type "
-                f"{type(value).__name__}: {exc}. Choose another serializer (serializer='pickle') "
-                "or convert the value first; nothing was stored."
+                f"the {name} serializer cannot store a value of type "
+                f"{kind.__module__}.{kind.__qualname__}: {exc}. {advice}; nothing was stored."
             ) from exc
         flags = 0
         if self._compress is not None and len(payload) >= self._threshold:

@@ -117,8 +117,10 @@ def _encode_object(obj: Any, where: str, depth: int) -> bytes:
             return _length_prefixed(b"S", name) + _encode(base(obj), where, depth + 1)
     if isinstance(obj, Mapping):
         return _length_prefixed(b"M", name) + _encode_items(obj.items(), where, depth)
+    kind = type(obj)
     raise UnstableKeyError(
-        f"argument {where!r} is a {type(obj).__qualname__}, which has no representation that "
+        f"argument {where!r} is a {kind.__module__}.{kind.__qualname__}, which has no "
+        "representation that "
         "is stable across processes. Give its class a __cache_key__() method returning plain "
         "values, leave it out of the key with ignore=(...), or pass a key= function."
     )

@@ -46,6 +46,9 @@ class AsyncLayer:
     async def exists(self, key: str) -> bool:
         return await self.call("exists", self.inner.exists, key)
 
+    async def replace(self, key: str, observed: bytes, value: bytes, ttl_ms: int | None) -> bool:
+        return await self.call("replace", self.inner.replace, key, observed, value, ttl_ms)
+
     async def incr(self, key: str, delta: int) -> int:
         return await self.call("incr", self.inner.incr, key, delta)
 

@@ -166,6 +166,9 @@ class AsyncRedisBackend:
     async def exists(self, key: str) -> bool:
         return bool(await self._send("EXISTS", key))
 
+    async def replace(self, key: str, observed: bytes, value: bytes, ttl_ms: int | None) -> bool:
+        return bool(await self._script("replace", [key], [observed, value, ttl_ms or 0]))
+
     async def incr(self, key: str, delta: int) -> int:
         try:
             return int(await self._write("INCRBY", key, delta))

@@ -47,6 +47,9 @@ class SyncLayer:
     def exists(self, key: str) -> bool:
         return self.call("exists", self.inner.exists, key)
 
+    def replace(self, key: str, observed: bytes, value: bytes, ttl_ms: int | None) -> bool:
+        return self.call("replace", self.inner.replace, key, observed, value, ttl_ms)
+
     def incr(self, key: str, delta: int) -> int:
         return self.call("incr", self.inner.incr, key, delta)
 

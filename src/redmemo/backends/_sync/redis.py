@@ -167,6 +167,9 @@ class SyncRedisBackend:
     def exists(self, key: str) -> bool:
         return bool(self._send("EXISTS", key))
 
+    def replace(self, key: str, observed: bytes, value: bytes, ttl_ms: int | None) -> bool:
+        return bool(self._script("replace", [key], [observed, value, ttl_ms or 0]))
+
     def incr(self, key: str, delta: int) -> int:
         try:
             return int(self._write("INCRBY", key, delta))

@@ -21,5 +21,6 @@ def _load(name: str) -> Script:
 
 
 SCRIPTS = {
-    name: _load(name) for name in ("lease", "register", "store", "release", "extend", "invalidate")
+    name: _load(name)
+    for name in ("lease", "register", "store", "release", "extend", "invalidate", "replace")
 }
