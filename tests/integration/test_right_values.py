@@ -209,3 +209,45 @@ def test_a_miss_is_a_miss_everywhere(store: Any) -> None:
     assert store.get("foreign") == "mine"
     assert store.add("foreign", "again") is False  # a real entry is not
     assert store.get("foreign") == "mine"
+
+
+@pytest.mark.redis
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.text(alphabet="ab:*?[]{}%#\\ -", min_size=1, max_size=8))
+def test_no_invalidation_reaches_a_key_outside_its_namespace(
+    redis_url: str, namespace: str
+) -> None:
+    import redis as redis_py
+
+    cache = redmemo.Cache(redis_url, namespace=namespace)
+    foreign = [
+        redmemo.Cache(redis_url, namespace=namespace + ":sub").full_key("k"),
+        redmemo.Cache(redis_url, namespace=namespace + "x").full_key("k"),
+        namespace + ":plain",
+        "{" + namespace + ":k}",
+        namespace + "*",
+        cache.keyspace.prefix[:-1],
+    ]
+    with redis_py.Redis.from_url(redis_url) as direct:
+        for key in foreign:
+            direct.set(key, b"foreign")
+
+        @cache(key="user:{i}", ttl=60, tags=["t"], name="hostile")
+        def load(i: int) -> int:
+            return i
+
+        for run in (
+            lambda: cache.invalidate("user:1"),
+            lambda: cache.invalidate_tags("t"),
+            lambda: cache.invalidate_pattern("*"),
+            load.invalidate_all,
+            cache.clear,
+        ):
+            load(1)
+            load(2)
+            run()
+            assert all(direct.get(key) == b"foreign" for key in foreign), foreign
+        direct.delete(*foreign)
+    cache.close()

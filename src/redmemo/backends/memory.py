@@ -499,7 +499,7 @@ class MemoryBackend:
         prefix = self.keyspace.prefix
         with store.lock:
             now = store.clock()
-            entries = {k for k in store.data if k.startswith(prefix)}
+            entries = {k for k in store.data if self.keyspace.is_entry(k)}  # ours only
             entries.update(k for k in store.leases if k.startswith(prefix))
             woken = [(k, Notice.WAKE, b"") for k in store.flags if k.startswith(prefix)]
             removed = sum(1 for k in entries if store.live(k, now) is not None)

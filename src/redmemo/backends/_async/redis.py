@@ -432,7 +432,7 @@ class AsyncRedisBackend:
                 entries.add(key)
             elif kind in ("lease", "wait"):
                 entries.add(cast(str, space.entry_of(key)))
-            else:
+            elif kind is not None:  # ours; a key of another application's stays
                 others.append(key)
         removed = await self._drop(entries)
         await self.delete(others)

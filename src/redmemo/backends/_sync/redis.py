@@ -433,7 +433,7 @@ class SyncRedisBackend:
                 entries.add(key)
             elif kind in ("lease", "wait"):
                 entries.add(cast(str, space.entry_of(key)))
-            else:
+            elif kind is not None:  # ours; a key of another application's stays
                 others.append(key)
         removed = self._drop(entries)
         self.delete(others)
