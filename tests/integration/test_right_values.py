@@ -251,3 +251,17 @@ def test_no_invalidation_reaches_a_key_outside_its_namespace(
             assert all(direct.get(key) == b"foreign" for key in foreign), foreign
         direct.delete(*foreign)
     cache.close()
+
+
+def test_invalidate_tags_takes_a_list_as_tags_does(store: Any) -> None:
+    cache = store.cache
+
+    @cache(key="i:{i}", ttl=60, tags=["a:{i}", "b"])
+    def load(i: int) -> int:
+        return i
+
+    load(1)
+    load(2)
+    assert store.invalidate_tags(["a:1", "a:2"]) == 2
+    with pytest.raises(TypeError, match="tags are non-empty str"):
+        store.invalidate_tags([1])

@@ -18,6 +18,14 @@ from .invalidation import run_invalidation
 __all__ = ["AsyncStoreMixin"]
 
 
+def _flatten(tags: tuple[str | Iterable[str], ...]) -> Iterable[Any]:
+    for tag in tags:
+        if isinstance(tag, (list, tuple, set, frozenset)):
+            yield from tag
+        else:
+            yield tag
+
+
 class AsyncStoreMixin(Facade):
     # -- the API ----------------------------------------------------------------------------
 
@@ -202,13 +210,15 @@ class AsyncStoreMixin(Facade):
             return 0
         return await run_invalidation(self._runtime, PendingInvalidation(keys=tuple(fulls)))
 
-    async def ainvalidate_tags(self, *tags: str) -> int:
+    async def ainvalidate_tags(self, *tags: str | Iterable[str]) -> int:
         """Invalidate every entry carrying any of ``tags``, in every process, at a cost that
-        grows with the tags' entries, not the database."""
-        for tag in tags:
+        grows with the tags' entries, not the database. Tags may be given one by one or
+        as a list, as ``tags=`` takes them."""
+        names = tuple(_flatten(tags))
+        for tag in names:
             if not isinstance(tag, str) or not tag:
                 raise TypeError(f"tags are non-empty str values, got {tag!r}")
-        return await self._ainvalidate_indexes([self.keyspace.tag(tag) for tag in tags])
+        return await self._ainvalidate_indexes([self.keyspace.tag(tag) for tag in names])
 
     async def _ainvalidate_indexes(self, indexes: Sequence[str]) -> int:
         if not self._runtime.enabled or not indexes:

@@ -19,6 +19,14 @@ from .invalidation import run_invalidation
 __all__ = ["SyncStoreMixin"]
 
 
+def _flatten(tags: tuple[str | Iterable[str], ...]) -> Iterable[Any]:
+    for tag in tags:
+        if isinstance(tag, (list, tuple, set, frozenset)):
+            yield from tag
+        else:
+            yield tag
+
+
 class SyncStoreMixin(Facade):
     # -- the API ----------------------------------------------------------------------------
 
@@ -203,13 +211,15 @@ class SyncStoreMixin(Facade):
             return 0
         return run_invalidation(self._runtime, PendingInvalidation(keys=tuple(fulls)))
 
-    def invalidate_tags(self, *tags: str) -> int:
+    def invalidate_tags(self, *tags: str | Iterable[str]) -> int:
         """Invalidate every entry carrying any of ``tags``, in every process, at a cost that
-        grows with the tags' entries, not the database."""
-        for tag in tags:
+        grows with the tags' entries, not the database. Tags may be given one by one or
+        as a list, as ``tags=`` takes them."""
+        names = tuple(_flatten(tags))
+        for tag in names:
             if not isinstance(tag, str) or not tag:
                 raise TypeError(f"tags are non-empty str values, got {tag!r}")
-        return self._invalidate_indexes([self.keyspace.tag(tag) for tag in tags])
+        return self._invalidate_indexes([self.keyspace.tag(tag) for tag in names])
 
     def _invalidate_indexes(self, indexes: Sequence[str]) -> int:
         if not self._runtime.enabled or not indexes:
