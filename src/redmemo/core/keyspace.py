@@ -49,8 +49,8 @@ _UNESCAPED = {"25": "%", "7B": "{", "7D": "}"}
 # written %uXXXX, which no other text produces ("%" itself is escaped).
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
-# Index kinds; ``dep`` indexes live in the slot of the entry they are named after.
-INDEX_KINDS = ("tag", "fn", "node", "dep")
+# Indexes named after something other than an entry (``dependents()`` names the rest).
+_NAMED_INDEXES = ("tag", "fn", "node")
 
 
 def hash_slot(key: str) -> int:
@@ -160,7 +160,7 @@ class Keyspace:
     def index(self, kind: str, name: str) -> str:
         """The index of entries of one tag (``"tag"``), function (``"fn"``) or node class
         (``"node"``)."""
-        if kind not in INDEX_KINDS or kind == "dep":
+        if kind not in _NAMED_INDEXES:
             raise ValueError(f"unknown index kind {kind!r}")
         return f"{self.prefix}#{kind}:{{{_escape(name)}}}"
 

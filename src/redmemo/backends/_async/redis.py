@@ -7,19 +7,11 @@ pipelines, so the same code serves a single server and, later, a cluster.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from redis.asyncio import Redis
-from redis.exceptions import (
-    ConnectionError,
-    MaxConnectionsError,
-    NoScriptError,
-    RedisError,
-    ResponseError,
-)
+from redis.exceptions import ConnectionError, NoScriptError, RedisError, ResponseError
 
 from ..._compat import AsyncCompat, AsyncGate
 from ..._log import warn_throttled
@@ -33,7 +25,6 @@ from ..redis.scripts import SCRIPTS
 __all__ = ["AsyncRedisBackend"]
 
 _SCAN_BATCH = 500
-_POOL_POLL = 0.002  # how often a caller that found the pool full looks again
 _PIPELINE_BATCH = 1000
 # A late registration outlives the entry it is made for by this much: the entry is
 # stored a moment after its registrations.
@@ -44,11 +35,6 @@ ScriptCall = tuple[str, list[str], list[Any]]
 
 def _px(ttl_ms: int | None) -> tuple[Any, ...]:
     return () if ttl_ms is None else ("PX", ttl_ms)
-
-
-def _pool_full(exc: RedisError) -> bool:
-    """Every pooled connection is in use: the command was not sent."""
-    return isinstance(exc, MaxConnectionsError) or str(exc) == "Too many connections"
 
 
 def _wrong_type(exc: BackendError) -> bool:
@@ -116,21 +102,14 @@ class AsyncRedisBackend:
     async def _send_again(
         self, command: str, args: Sequence[Any], exc: RedisError, repeatable: bool
     ) -> Any:
-        deadline = time.monotonic() + self._pool_timeout
-        resent = False
-        while True:
-            if _pool_full(exc):
-                if time.monotonic() >= deadline:
-                    raise _failed(command, exc) from exc  # never sent
-                await asyncio.sleep(_POOL_POLL)
-            elif isinstance(exc, ConnectionError) and repeatable and not resent:
-                resent = True
-            else:
-                raise _failed(command, exc, writes=not repeatable) from exc
-            try:
-                return await self.client.execute_command(command, *args)  # type: ignore[no-untyped-call]
-            except RedisError as again:
-                exc = again
+        """A read whose connection failed goes once more (a dropped idle connection is
+        the common case); anything else, and a second failure, is reported."""
+        if not (repeatable and isinstance(exc, ConnectionError)):
+            raise _failed(command, exc, writes=not repeatable) from exc
+        try:
+            return await self.client.execute_command(command, *args)  # type: ignore[no-untyped-call]
+        except RedisError as again:
+            raise _failed(command, again) from again
 
     async def _write(self, command: str, *args: Any) -> Any:
         return await self._send(command, *args, repeatable=False)
@@ -204,46 +183,27 @@ class AsyncRedisBackend:
         self, what: str, calls: Sequence[Sequence[Any]], repeatable: bool
     ) -> list[Any]:
         await self._enter(what)
-        deadline = time.monotonic() + self._pool_timeout
         try:
-            return await self._pipeline_commands_open(what, calls, repeatable, deadline)
+            async with self.client.pipeline(transaction=False) as pipe:
+                for call in calls:
+                    pipe.execute_command(*call)  # type: ignore[no-untyped-call,unused-ignore]
+                results: list[Any] = await pipe.execute()
+            return results
+        except RedisError as exc:
+            raise _failed(what, exc, writes=not repeatable) from exc
         finally:
             self._gate.leave()
-
-    async def _pipeline_commands_open(
-        self, what: str, calls: Sequence[Sequence[Any]], repeatable: bool, deadline: float
-    ) -> list[Any]:
-        while True:
-            try:
-                async with self.client.pipeline(transaction=False) as pipe:
-                    for call in calls:
-                        pipe.execute_command(*call)  # type: ignore[no-untyped-call,unused-ignore]
-                    results: list[Any] = await pipe.execute()
-                return results
-            except RedisError as exc:
-                if not _pool_full(exc) or time.monotonic() >= deadline:
-                    raise _failed(what, exc, writes=not repeatable) from exc
-                await asyncio.sleep(_POOL_POLL)
 
     async def _scan(self, pattern: str) -> list[str]:
         await self._enter("SCAN")
         try:
-            return await self._scan_open(pattern)
+            return [
+                _text(key) async for key in self.client.scan_iter(match=pattern, count=_SCAN_BATCH)
+            ]
+        except RedisError as exc:
+            raise _failed("SCAN", exc) from exc
         finally:
             self._gate.leave()
-
-    async def _scan_open(self, pattern: str) -> list[str]:
-        deadline = time.monotonic() + self._pool_timeout
-        while True:
-            try:
-                return [
-                    _text(key)
-                    async for key in self.client.scan_iter(match=pattern, count=_SCAN_BATCH)
-                ]
-            except RedisError as exc:
-                if not _pool_full(exc) or time.monotonic() >= deadline:
-                    raise _failed("SCAN", exc) from exc
-                await asyncio.sleep(_POOL_POLL)
 
     async def scan(self, pattern: str) -> list[str]:
         """The entries, stored or being filled, whose user key matches the glob (SCAN in
@@ -284,19 +244,13 @@ class AsyncRedisBackend:
         """Run many scripts in pipelines (round trips, not one per script), in order."""
         results: list[Any] = []
         for start in range(0, len(calls), _PIPELINE_BATCH):
-            batch = calls[start : start + _PIPELINE_BATCH]
-            deadline = time.monotonic() + self._pool_timeout
-            while True:
-                await self._enter("EVALSHA (pipeline)")
-                try:
-                    results += await self._pipeline(batch)
-                    break
-                except RedisError as exc:
-                    if not _pool_full(exc) or time.monotonic() >= deadline:
-                        raise _failed("EVALSHA (pipeline)", exc) from exc
-                    await asyncio.sleep(_POOL_POLL)
-                finally:
-                    self._gate.leave()
+            await self._enter("EVALSHA (pipeline)")
+            try:
+                results += await self._pipeline(calls[start : start + _PIPELINE_BATCH])
+            except RedisError as exc:
+                raise _failed("EVALSHA (pipeline)", exc) from exc
+            finally:
+                self._gate.leave()
         for (name, _, _), result in zip(calls, results, strict=True):
             if isinstance(result, RedisError):
                 raise _failed(f"EVALSHA {name}", result) from result

@@ -8,19 +8,11 @@ pipelines, so the same code serves a single server and, later, a cluster.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from redis import Redis
-from redis.exceptions import (
-    ConnectionError,
-    MaxConnectionsError,
-    NoScriptError,
-    RedisError,
-    ResponseError,
-)
+from redis.exceptions import ConnectionError, NoScriptError, RedisError, ResponseError
 
 from ..._compat import SyncCompat, SyncGate
 from ..._log import warn_throttled
@@ -34,7 +26,6 @@ from ..redis.scripts import SCRIPTS
 __all__ = ["SyncRedisBackend"]
 
 _SCAN_BATCH = 500
-_POOL_POLL = 0.002  # how often a caller that found the pool full looks again
 _PIPELINE_BATCH = 1000
 # A late registration outlives the entry it is made for by this much: the entry is
 # stored a moment after its registrations.
@@ -45,11 +36,6 @@ ScriptCall = tuple[str, list[str], list[Any]]
 
 def _px(ttl_ms: int | None) -> tuple[Any, ...]:
     return () if ttl_ms is None else ("PX", ttl_ms)
-
-
-def _pool_full(exc: RedisError) -> bool:
-    """Every pooled connection is in use: the command was not sent."""
-    return isinstance(exc, MaxConnectionsError) or str(exc) == "Too many connections"
 
 
 def _wrong_type(exc: BackendError) -> bool:
@@ -117,21 +103,14 @@ class SyncRedisBackend:
     def _send_again(
         self, command: str, args: Sequence[Any], exc: RedisError, repeatable: bool
     ) -> Any:
-        deadline = time.monotonic() + self._pool_timeout
-        resent = False
-        while True:
-            if _pool_full(exc):
-                if time.monotonic() >= deadline:
-                    raise _failed(command, exc) from exc  # never sent
-                time.sleep(_POOL_POLL)
-            elif isinstance(exc, ConnectionError) and repeatable and not resent:
-                resent = True
-            else:
-                raise _failed(command, exc, writes=not repeatable) from exc
-            try:
-                return self.client.execute_command(command, *args)  # type: ignore[no-untyped-call]
-            except RedisError as again:
-                exc = again
+        """A read whose connection failed goes once more (a dropped idle connection is
+        the common case); anything else, and a second failure, is reported."""
+        if not (repeatable and isinstance(exc, ConnectionError)):
+            raise _failed(command, exc, writes=not repeatable) from exc
+        try:
+            return self.client.execute_command(command, *args)  # type: ignore[no-untyped-call]
+        except RedisError as again:
+            raise _failed(command, again) from again
 
     def _write(self, command: str, *args: Any) -> Any:
         return self._send(command, *args, repeatable=False)
@@ -205,46 +184,27 @@ class SyncRedisBackend:
         self, what: str, calls: Sequence[Sequence[Any]], repeatable: bool
     ) -> list[Any]:
         self._enter(what)
-        deadline = time.monotonic() + self._pool_timeout
         try:
-            return self._pipeline_commands_open(what, calls, repeatable, deadline)
+            with self.client.pipeline(transaction=False) as pipe:
+                for call in calls:
+                    pipe.execute_command(*call)  # type: ignore[no-untyped-call,unused-ignore]
+                results: list[Any] = pipe.execute()
+            return results
+        except RedisError as exc:
+            raise _failed(what, exc, writes=not repeatable) from exc
         finally:
             self._gate.leave()
-
-    def _pipeline_commands_open(
-        self, what: str, calls: Sequence[Sequence[Any]], repeatable: bool, deadline: float
-    ) -> list[Any]:
-        while True:
-            try:
-                with self.client.pipeline(transaction=False) as pipe:
-                    for call in calls:
-                        pipe.execute_command(*call)  # type: ignore[no-untyped-call,unused-ignore]
-                    results: list[Any] = pipe.execute()
-                return results
-            except RedisError as exc:
-                if not _pool_full(exc) or time.monotonic() >= deadline:
-                    raise _failed(what, exc, writes=not repeatable) from exc
-                time.sleep(_POOL_POLL)
 
     def _scan(self, pattern: str) -> list[str]:
         self._enter("SCAN")
         try:
-            return self._scan_open(pattern)
+            return [
+                _text(key) for key in self.client.scan_iter(match=pattern, count=_SCAN_BATCH)
+            ]
+        except RedisError as exc:
+            raise _failed("SCAN", exc) from exc
         finally:
             self._gate.leave()
-
-    def _scan_open(self, pattern: str) -> list[str]:
-        deadline = time.monotonic() + self._pool_timeout
-        while True:
-            try:
-                return [
-                    _text(key)
-                    for key in self.client.scan_iter(match=pattern, count=_SCAN_BATCH)
-                ]
-            except RedisError as exc:
-                if not _pool_full(exc) or time.monotonic() >= deadline:
-                    raise _failed("SCAN", exc) from exc
-                time.sleep(_POOL_POLL)
 
     def scan(self, pattern: str) -> list[str]:
         """The entries, stored or being filled, whose user key matches the glob (SCAN in
@@ -285,19 +245,13 @@ class SyncRedisBackend:
         """Run many scripts in pipelines (round trips, not one per script), in order."""
         results: list[Any] = []
         for start in range(0, len(calls), _PIPELINE_BATCH):
-            batch = calls[start : start + _PIPELINE_BATCH]
-            deadline = time.monotonic() + self._pool_timeout
-            while True:
-                self._enter("EVALSHA (pipeline)")
-                try:
-                    results += self._pipeline(batch)
-                    break
-                except RedisError as exc:
-                    if not _pool_full(exc) or time.monotonic() >= deadline:
-                        raise _failed("EVALSHA (pipeline)", exc) from exc
-                    time.sleep(_POOL_POLL)
-                finally:
-                    self._gate.leave()
+            self._enter("EVALSHA (pipeline)")
+            try:
+                results += self._pipeline(calls[start : start + _PIPELINE_BATCH])
+            except RedisError as exc:
+                raise _failed("EVALSHA (pipeline)", exc) from exc
+            finally:
+                self._gate.leave()
         for (name, _, _), result in zip(calls, results, strict=True):
             if isinstance(result, RedisError):
                 raise _failed(f"EVALSHA {name}", result) from result

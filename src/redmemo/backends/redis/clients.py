@@ -3,8 +3,8 @@ may already have happened, and the settings of the pool.
 
 redis-py's default retry re-sends a command after a timeout, so an ``INCRBY`` could
 count twice; here the client retries nothing. Its pool raises ``MaxConnectionsError``
-past ``max_connections``, before anything is sent: the backend then waits (up to
-``pool_timeout``) for a connection and sends the command, rather than fail open while
+past ``max_connections``; the backend never lets it get there: a gate as wide as the
+pool makes callers wait in line (up to ``pool_timeout``) instead of failing open while
 Redis is healthy. (Not redis-py's BlockingConnectionPool: its async twin waits through
 ``asyncio.wait_for`` on every call, which costs a tenth of a cache hit.)
 """
