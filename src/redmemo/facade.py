@@ -25,7 +25,8 @@ class Facade:
     _runtime: Runtime
 
     def _key(self, key: str) -> str:
-        """The entry key of the user's ``key`` (checked)."""
+        """The entry key of the user's ``key`` (checked). A key that redmemo showed (from
+        ``fn.key()``, ``full_key()`` or an event) is already one and is taken as is."""
         if type(key) is not str:
             if not isinstance(key, str):
                 raise InvalidKeyError(
@@ -34,7 +35,12 @@ class Facade:
             key = str.__str__(key)  # a StrEnum member or str subclass: its string value
         if not key:
             raise InvalidKeyError("cache keys are non-empty str values, got ''")
-        return self.keyspace.entry(key)
+        keyspace = self.keyspace
+        if key.startswith(keyspace.prefix):
+            stored = keyspace.as_stored(key)
+            if stored is not None:
+                return stored
+        return keyspace.entry(key)
 
     def _ttl_ms(self, ttl: Duration | None) -> int | None:
         if isinstance(ttl, Forever):

@@ -265,3 +265,45 @@ def test_invalidate_tags_takes_a_list_as_tags_does(store: Any) -> None:
     assert store.invalidate_tags(["a:1", "a:2"]) == 2
     with pytest.raises(TypeError, match="tags are non-empty str"):
         store.invalidate_tags([1])
+
+
+def test_every_key_redmemo_shows_is_a_key_every_api_takes(store: Any) -> None:
+    cache = store.cache
+    seen: list[Any] = []
+    cache.add_hook(seen.append)
+
+    @cache(key="item:{i}", ttl=60)
+    def item(i: int) -> str:
+        return f"item {i}"
+
+    @cache(ttl=60)
+    def plain(i: int) -> str:
+        return f"plain {i}"
+
+    for fn in (item, plain):
+        value = fn(1)
+        shown = {fn.key(1), cache.full_key(fn.key(1))}
+        shown |= {event.key for event in seen if getattr(event, "key", None) is not None}
+        assert shown == {fn.key(1)}  # one name for one entry, wherever it is shown
+        key = fn.key(1)
+        assert store.get(key) == value
+        assert store.exists(key)
+        assert store.multi_get([key]) == [value]
+        assert store.expire(key, 120)
+        assert store.ttl(key) is not None
+        assert not store.add(key, "other")
+        assert store.invalidate(key) == 1
+        assert store.get(key) is None
+        fn(1)
+        assert store.delete(key) == 1
+        store.set(key, "written")
+        assert fn(1) == "written"  # the function reads what set() wrote at its key
+        seen.clear()
+    # The user's own key and the key redmemo shows for it are one entry.
+    assert cache.full_key("item:1") == item.key(1)
+    store.set("item:2", "set by hand")
+    assert store.get(item.key(2)) == "set by hand" == item(2)
+    # A key that only looks like a stored one is the user's own name.
+    odd = cache.keyspace.prefix + "{a{b}"
+    store.set(odd, "odd")
+    assert cache.full_key(odd) != odd and store.get(odd) == "odd"

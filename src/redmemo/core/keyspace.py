@@ -136,6 +136,16 @@ class Keyspace:
     def is_entry(self, key: str) -> bool:
         return key.startswith(self._entry) and key.endswith("}")
 
+    def as_stored(self, key: str) -> str | None:
+        """``key`` itself if it is already an entry key of this namespace, exactly as
+        :meth:`entry` writes one (so that every key redmemo shows can be handed back to
+        the API); None for a key the user names, which :meth:`entry` then maps."""
+        if key.startswith(self._entry) and key.endswith("}"):
+            body = _unescape(key[len(self._entry) : -1])
+            if self.entry(body) == key:
+                return key
+        return None
+
     # -- what shares an entry's slot --------------------------------------------------------
 
     def lease(self, entry: str) -> str:
