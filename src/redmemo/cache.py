@@ -13,6 +13,7 @@ import os
 import time
 import weakref
 from collections.abc import Callable, Iterable
+from ssl import TLSVersion, VerifyMode
 from types import TracebackType
 from typing import Any
 
@@ -77,6 +78,17 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
         port: int | None = None,
         db: int | None = None,
         password: str | None = None,
+        ssl: bool | None = None,
+        ssl_ca_certs: str | os.PathLike[str] | None = None,
+        ssl_ca_path: str | os.PathLike[str] | None = None,
+        ssl_ca_data: str | None = None,
+        ssl_certfile: str | os.PathLike[str] | None = None,
+        ssl_keyfile: str | os.PathLike[str] | None = None,
+        ssl_password: str | None = None,
+        ssl_cert_reqs: str | VerifyMode | None = None,
+        ssl_check_hostname: bool | None = None,
+        ssl_min_version: str | TLSVersion | None = None,
+        ssl_ciphers: str | None = None,
         clock: Callable[[], float] | None = None,
         background_workers: int = 4,
         share_stats: Duration | None = None,
@@ -96,8 +108,21 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
             raise ConfigurationError(
                 f"invalidation must be 'raise' or 'retry', got {invalidation!r}"
             )
+        tls = {
+            "ssl": ssl,
+            "ssl_ca_certs": ssl_ca_certs,
+            "ssl_ca_path": ssl_ca_path,
+            "ssl_ca_data": ssl_ca_data,
+            "ssl_certfile": ssl_certfile,
+            "ssl_keyfile": ssl_keyfile,
+            "ssl_password": ssl_password,
+            "ssl_cert_reqs": ssl_cert_reqs,
+            "ssl_check_hostname": ssl_check_hostname,
+            "ssl_min_version": ssl_min_version,
+            "ssl_ciphers": ssl_ciphers,
+        }
         self.settings: BackendSettings = resolve_settings(
-            url, host=host, port=port, db=db, password=password
+            url, host=host, port=port, db=db, password=password, tls=tls
         )
         self.namespace = namespace
         self.keyspace = Keyspace(namespace)

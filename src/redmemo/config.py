@@ -16,6 +16,7 @@ A scheme maps to a parser in ``_SCHEMES``; adding ``redis+cluster://`` or
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from ._log import logger
 from .core.durations import to_seconds
 from .errors import ConfigurationError, InvalidTTLError
+from .tls import TLS_OPTIONS, check_tls, parse_tls_option
 
 __all__ = ["BackendSettings", "env_disabled", "parse_url", "redact", "resolve_settings"]
 
@@ -34,12 +36,17 @@ def redact(url: str) -> str:
     Everything between ``://`` and the last ``@`` is credentials (a password may hold
     an unencoded ``#``, ``/`` or ``@``, which a URL parser would take for something else).
     """
+    url = _SECRET_OPTION.sub(r"\1***", url)
     scheme, sep, rest = url.partition("://")
     if not sep or "@" not in rest:
         return url
     userinfo, _, host = rest.rpartition("@")
     user = userinfo.split(":", 1)[0] if ":" in userinfo else ""
     return f"{scheme}://{user}:***@{host}"
+
+
+# Query options that hold a secret (a key's passphrase), hidden like the password.
+_SECRET_OPTION = re.compile(r"([?&](?:ssl_)?password=)[^&#]*")
 
 
 @dataclass(frozen=True)
@@ -94,8 +101,8 @@ _REDIS_OPTIONS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "health_check_interval": ("health_check_interval", _to_int),
     "client_name": ("client_name", lambda n, t: t),
     "retry_on_timeout": ("retry_on_timeout", _to_bool),
-    "ssl_cert_reqs": ("ssl_cert_reqs", lambda n, t: t),
 }
+_REDIS_OPTIONS.update({name: (name, parse_tls_option) for name in TLS_OPTIONS})
 
 
 def _query(url: str, allowed: Mapping[str, object]) -> dict[str, str]:
@@ -194,16 +201,52 @@ def resolve_settings(
     port: int | None = None,
     db: int | None = None,
     password: str | None = None,
+    tls: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> BackendSettings:
-    """Apply the resolution order in the module docstring."""
+    """Apply the resolution order in the module docstring, then check the TLS options
+    (``tls``: keyword values for ``ssl`` and the ``ssl_*`` options)."""
+    settings = _resolve(url, host, port, db, password, tls or {}, environ)
+    if settings.kind == "redis":
+        kwargs = dict(settings.redis_kwargs)
+        check_tls(kwargs, shown=settings.display_url)
+        settings = BackendSettings("redis", settings.url, kwargs)
+    return settings
+
+
+def _tls_overrides(tls: Mapping[str, Any]) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for name, value in tls.items():
+        if value is None:
+            continue
+        if name == "ssl":
+            if not isinstance(value, bool):
+                raise ConfigurationError(f"ssl must be True or False, got {value!r}")
+            overrides["ssl"] = value
+        elif name in TLS_OPTIONS:
+            overrides[name] = parse_tls_option(name, value)
+        else:
+            raise ConfigurationError(f"unknown TLS option {name!r}")
+    return overrides
+
+
+def _resolve(
+    url: str | None,
+    host: str | None,
+    port: int | None,
+    db: int | None,
+    password: str | None,
+    tls: Mapping[str, Any],
+    environ: Mapping[str, str] | None,
+) -> BackendSettings:
     env = os.environ if environ is None else environ
     explicit = {"host": host, "port": port, "db": db, "password": password}
     overrides = {k: v for k, v in explicit.items() if v is not None}
     _check_overrides(overrides)
+    tls_overrides = _tls_overrides(tls)
     if url is None and not overrides:
         url = env.get("REDMEMO_URL") or env.get("REDIS_URL") or None
-    if url is None and not overrides and not env.get("REDIS_SERVICE_HOST"):
+    if url is None and not overrides and not tls_overrides and not env.get("REDIS_SERVICE_HOST"):
         _say_once(
             "redmemo: no cache URL given and none of REDMEMO_URL, REDIS_URL or "
             "REDIS_SERVICE_HOST set: using memory://, private to this Cache in this process"
@@ -211,10 +254,11 @@ def resolve_settings(
         return parse_url("memory://")
     if url is not None:
         settings = parse_url(url)
+        overrides.update(tls_overrides)
         if overrides and settings.kind != "redis":
             raise ConfigurationError(
-                f"host/port/db/password apply to Redis, but the URL {redact(url)!r} is not "
-                "a Redis URL"
+                f"host/port/db/password and TLS options apply to Redis, but the URL "
+                f"{redact(url)!r} is not a Redis URL"
             )
         if not overrides:
             return settings
@@ -228,8 +272,10 @@ def resolve_settings(
     secret = overrides.get("password") or env.get("REDIS_SERVICE_PASSWORD")
     if secret:
         kwargs["password"] = secret
+    kwargs.update(tls_overrides)
     auth = ":***@" if secret else ""
-    shown = f"redis://{auth}{kwargs['host']}:{kwargs['port']}/{kwargs['db']}"
+    scheme = "rediss" if kwargs.get("ssl") else "redis"
+    shown = f"{scheme}://{auth}{kwargs['host']}:{kwargs['port']}/{kwargs['db']}"
     return BackendSettings("redis", shown, kwargs)
 
 

@@ -27,7 +27,7 @@ _OPTIONS = frozenset(inspect.signature(Cache.__init__).parameters) - {"self"}
 
 def _public(options: Mapping[str, Any]) -> dict[str, Any]:
     shown = dict(options)
-    for name in ("password", "secret"):
+    for name in ("password", "secret", "ssl_password"):
         if shown.get(name) is not None:
             shown[name] = "***"
     if isinstance(shown.get("url"), str):

@@ -306,4 +306,5 @@ def test_every_key_redmemo_shows_is_a_key_every_api_takes(store: Any) -> None:
     # A key that only looks like a stored one is the user's own name.
     odd = cache.keyspace.prefix + "{a{b}"
     store.set(odd, "odd")
-    assert cache.full_key(odd) != odd and store.get(odd) == "odd"
+    assert cache.full_key(odd) != odd
+    assert store.get(odd) == "odd"
