@@ -158,12 +158,16 @@ def memory_per_entry(url: str, port: int, count: int = 2000) -> None:
                 fn(i)
             keys = list(client.scan_iter(match=namespace + ":*", count=1000))
             total = sum(client.memory_usage(k, samples=0) or 0 for k in keys)
+            alone = sum(client.memory_usage(k, samples=0) or 0 for k in entries)
+            envelope = len(client.get(entries[0]) or b"") - len(data)
         for key in entries:
             client.set(key[:-1] + "~", data)  # same length, not an entry of the namespace
         raw = sum(client.memory_usage(k[:-1] + "~", samples=0) or 0 for k in entries)
         print(
             f"  {label:<8} raw SET {raw / count:8.1f} B; redmemo {total / count:8.1f} B "
-            f"({len(keys)} keys): {(total - raw) / count:+7.1f} B per entry"
+            f"({len(keys)} keys): {(total - raw) / count:+7.1f} B per entry; "
+            f"the entry key alone {(alone - raw) / count:+6.1f} B "
+            f"(its envelope: {envelope:+d} B of value)"
         )
     client.close()
 
