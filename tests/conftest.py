@@ -13,6 +13,7 @@ import pytest
 
 import redmemo
 from redmemo._log import reset_throttle
+from tests.support.cluster import LocalCluster, start_cluster
 from tests.support.servers import RedisServer, start_redis
 
 
@@ -23,6 +24,36 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[LocalCluster]:
+    """3 masters and 3 replicas, started once per run (marker ``cluster``)."""
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def cluster_url(redis_cluster: LocalCluster) -> Iterator[str]:
+    redis_cluster.wait_ok()  # a test before may have failed a master over
+    yield redis_cluster.url
+    redis_cluster.flush()
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("cluster", marks=[pytest.mark.redis, pytest.mark.cluster]),
+    ]
+)
+def server_url(request: pytest.FixtureRequest) -> str:
+    """A standalone server's URL, then a cluster's: for tests that run on both."""
+    name = "redis_url" if request.param == "redis" else "cluster_url"
+    url: str = request.getfixturevalue(name)
+    return url
 
 
 @pytest.fixture
@@ -81,15 +112,17 @@ class Face:
         self.cache.close()
 
 
-BACKENDS = ["memory", "redis"]
+BACKENDS = [
+    pytest.param("memory"),
+    pytest.param("redis", marks=pytest.mark.redis),
+    pytest.param("cluster", marks=[pytest.mark.redis, pytest.mark.cluster]),
+]
 FACES = ["sync", "async"]
 
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     name: str = request.param
-    if name == "redis":
-        request.applymarker(pytest.mark.redis)
     return name
 
 
@@ -99,7 +132,11 @@ def make_cache(
 ) -> Iterator[Callable[..., redmemo.Cache]]:
     """Build caches on the test's backend; all are closed afterwards."""
     made: list[redmemo.Cache] = []
-    url = request.getfixturevalue("redis_url") if backend == "redis" else "memory://"
+    url = "memory://"
+    if backend == "redis":
+        url = request.getfixturevalue("redis_url")
+    elif backend == "cluster":
+        url = request.getfixturevalue("cluster_url")
 
     def make(**options: Any) -> redmemo.Cache:
         options.setdefault("namespace", "t" + uuid.uuid4().hex[:8])

@@ -244,7 +244,8 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
         family = self._family
         if not isinstance(family, RedisFamily):
             raise ConfigurationError("statistics are shared through Redis; this cache is memory")
-        return family.sync().client
+        client: redis.Redis = family.sync().client
+        return client
 
     def flush_stats(self) -> None:
         """Add what this process counted since its last flush to the totals in Redis."""

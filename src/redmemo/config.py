@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -46,7 +46,7 @@ def redact(url: str) -> str:
 
 
 # Query options that hold a secret (a key's passphrase), hidden like the password.
-_SECRET_OPTION = re.compile(r"([?&](?:ssl_)?password=)[^&#]*")
+_SECRET_OPTION = re.compile(r"([?&](?:ssl_|sentinel_)?password=)[^&#]*")
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,13 @@ class BackendSettings:
     redis_kwargs: Mapping[str, Any] = field(default_factory=dict, repr=False)
     maxsize: int | None = None
     name: str | None = None  # memory://name: one store shared by every cache of that name
+    # Redis only: "standalone", "cluster" or "sentinel"; the seed nodes of a cluster or
+    # the sentinels; the sentinel's service name and its own connection options.
+    topology: str = "standalone"
+    nodes: tuple[tuple[str, int], ...] = ()
+    service: str | None = None
+    sentinel_kwargs: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    read_from_replicas: bool = False
 
     @property
     def display_url(self) -> str:
@@ -174,11 +181,123 @@ def _parse_unix(url: str) -> BackendSettings:
     return BackendSettings("redis", url, kwargs)
 
 
+def _hosts(url: str, default_port: int) -> tuple[dict[str, Any], tuple[tuple[str, int], ...]]:
+    """Credentials and ``host:port[,host:port...]`` of a URL with several hosts (which
+    ``urlsplit`` cannot read: it knows one port)."""
+    rest = url.partition("://")[2]
+    netloc = rest.split("/", 1)[0].split("?", 1)[0]
+    credentials: dict[str, Any] = {}
+    if "@" in netloc:
+        userinfo, _, netloc = netloc.rpartition("@")
+        user, _, password = userinfo.partition(":")
+        if user:
+            credentials["username"] = unquote(user)
+        if password:
+            credentials["password"] = unquote(password)
+    nodes: list[tuple[str, int]] = []
+    for item in filter(None, netloc.split(",")):
+        if item.startswith("["):  # [IPv6]:port
+            host, _, port_text = item[1:].partition("]")
+            port_text = port_text.removeprefix(":")
+        else:
+            host, _, port_text = item.rpartition(":") if ":" in item else (item, "", "")
+        try:
+            port = int(port_text) if port_text else default_port
+            if not 0 < port < 65536:
+                raise ValueError(port)
+        except ValueError:
+            raise ConfigurationError(
+                f"the port of {unquote(host)!r} in {redact(url)!r} is not a number from 1 to 65535"
+            ) from None
+        nodes.append((unquote(host) or "localhost", port))
+    if not nodes:
+        raise ConfigurationError(f"{redact(url)!r} names no host")
+    return credentials, tuple(nodes)
+
+
+def _topology_options(url: str, allowed: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+    """The URL's options, with ``read_from_replicas`` taken out."""
+    options = _query(url, allowed)
+    replicas = _to_bool("read_from_replicas", options.pop("read_from_replicas", "false"))
+    kwargs: dict[str, Any] = {}
+    for name, text in options.items():
+        keyword, convert = allowed[name]
+        kwargs[keyword] = convert(name, text)
+    return kwargs, replicas
+
+
+_CLUSTER_OPTIONS = {
+    **{k: v for k, v in _REDIS_OPTIONS.items() if k != "db"},
+    "read_from_replicas": ("read_from_replicas", _to_bool),
+}
+
+
+def _parse_cluster(url: str) -> BackendSettings:
+    credentials, nodes = _hosts(url, 6379)
+    path = urlsplit(url).path.strip("/")
+    if path and path != "0":
+        raise ConfigurationError(
+            f"a Redis Cluster has database 0 only; {redact(url)!r} asks for {path!r}"
+        )
+    kwargs, replicas = _topology_options(url, _CLUSTER_OPTIONS)
+    kwargs.update(credentials)
+    if urlsplit(url).scheme.startswith("rediss"):
+        kwargs["ssl"] = True
+    return BackendSettings(
+        "redis", url, kwargs, topology="cluster", nodes=nodes, read_from_replicas=replicas
+    )
+
+
+_SENTINEL_OPTIONS = {
+    **_REDIS_OPTIONS,
+    "read_from_replicas": ("read_from_replicas", _to_bool),
+    "sentinel_username": ("sentinel_username", lambda n, t: t),
+    "sentinel_password": ("sentinel_password", lambda n, t: t),
+}
+
+
+def _parse_sentinel(url: str) -> BackendSettings:
+    credentials, nodes = _hosts(url, 26379)
+    parts = [unquote(p) for p in urlsplit(url).path.split("/") if p]
+    if not parts or len(parts) > 2:
+        raise ConfigurationError(
+            f"{redact(url)!r} must name the service: redis+sentinel://host:26379/service[/db]"
+        )
+    kwargs, replicas = _topology_options(url, _SENTINEL_OPTIONS)
+    if len(parts) == 2:
+        kwargs["db"] = _to_int("db (the URL path)", parts[1])
+    kwargs.update(credentials)  # the master's credentials
+    sentinel: dict[str, Any] = {}
+    for name in ("username", "password"):
+        value = kwargs.pop("sentinel_" + name, None)
+        if value is not None:
+            sentinel[name] = value
+    for name in ("socket_timeout", "socket_connect_timeout"):
+        if name in kwargs:
+            sentinel[name] = kwargs[name]
+    if urlsplit(url).scheme.startswith("rediss"):
+        kwargs["ssl"] = True
+    return BackendSettings(
+        "redis",
+        url,
+        kwargs,
+        topology="sentinel",
+        nodes=nodes,
+        service=parts[0],
+        sentinel_kwargs=sentinel,
+        read_from_replicas=replicas,
+    )
+
+
 _SCHEMES: dict[str, Callable[[str], BackendSettings]] = {
     "memory": _parse_memory,
     "redis": _parse_redis,
     "rediss": _parse_redis,
     "unix": _parse_unix,
+    "redis+cluster": _parse_cluster,
+    "rediss+cluster": _parse_cluster,
+    "redis+sentinel": _parse_sentinel,
+    "rediss+sentinel": _parse_sentinel,
 }
 
 
@@ -210,7 +329,7 @@ def resolve_settings(
     if settings.kind == "redis":
         kwargs = dict(settings.redis_kwargs)
         check_tls(kwargs, shown=settings.display_url)
-        settings = BackendSettings("redis", settings.url, kwargs)
+        settings = replace(settings, redis_kwargs=kwargs)
     return settings
 
 
@@ -262,7 +381,11 @@ def _resolve(
             )
         if not overrides:
             return settings
-        return BackendSettings(settings.kind, settings.url, {**settings.redis_kwargs, **overrides})
+        if settings.topology != "standalone" and ("host" in overrides or "port" in overrides):
+            raise ConfigurationError(
+                f"host= and port= name one server; the nodes of {redact(url)!r} are in the URL"
+            )
+        return replace(settings, redis_kwargs={**settings.redis_kwargs, **overrides})
     # No URL: explicit keyword arguments, then REDIS_SERVICE_* variables, then defaults.
     kwargs: dict[str, Any] = {
         "host": overrides.get("host") or env.get("REDIS_SERVICE_HOST") or "localhost",

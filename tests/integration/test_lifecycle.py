@@ -46,7 +46,8 @@ def test_without_early_refresh_a_fresh_value_is_left_alone(
 
 
 @pytest.mark.redis
-def test_a_waiter_gives_up_after_wait_timeout_and_computes_by_itself(redis_url: str) -> None:
+def test_a_waiter_gives_up_after_wait_timeout_and_computes_by_itself(server_url: str) -> None:
+    redis_url = server_url
     with (
         redmemo.Cache(redis_url, namespace="give-up") as first,
         redmemo.Cache(redis_url, namespace="give-up") as second,

@@ -8,21 +8,21 @@ import threading
 import time
 
 import pytest
-import redis
 
 import redmemo
+from tests.support.servers import direct_client
 from tests.support.spawn import collect, spawn
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 
 @pytest.mark.parametrize("mode", ["threads", "tasks"])
-def test_a_cold_key_is_computed_once_across_four_processes(redis_url: str, mode: str) -> None:
+def test_a_cold_key_is_computed_once_across_four_processes(server_url: str, mode: str) -> None:
     namespace = f"stampede-{mode}"
     start_at = time.time() + 3.0
-    processes = [spawn(redis_url, namespace, mode, start_at, body=0.5) for _ in range(4)]
+    processes = [spawn(server_url, namespace, mode, start_at, body=0.5) for _ in range(4)]
     reports = [collect(p) for p in processes]
-    with redis.Redis.from_url(redis_url) as client:
+    with direct_client(server_url) as client:
         executions = int(client.get(f"{namespace}:executions") or 0)
     assert executions == 1
     results = [r for report in reports for r in report["results"]]
@@ -32,11 +32,11 @@ def test_a_cold_key_is_computed_once_across_four_processes(redis_url: str, mode:
     assert sum(report["stats"]["fills"] for report in reports) == 1
 
 
-def test_a_killed_holder_is_taken_over_after_its_lease(redis_url: str) -> None:
+def test_a_killed_holder_is_taken_over_after_its_lease(server_url: str) -> None:
     namespace = "takeover"
-    holder = spawn(redis_url, namespace, "one", time.time(), body=600, lease=1.0)
+    holder = spawn(server_url, namespace, "one", time.time(), body=600, lease=1.0)
     try:
-        with redis.Redis.from_url(redis_url) as client:
+        with direct_client(server_url) as client:
             deadline = time.monotonic() + 30
             while client.get(f"{namespace}:executions") is None:
                 assert time.monotonic() < deadline, "the holder never started computing"
@@ -44,19 +44,19 @@ def test_a_killed_holder_is_taken_over_after_its_lease(redis_url: str) -> None:
         os.kill(holder.pid, signal.SIGKILL)
     finally:
         holder.communicate(timeout=30)  # also closes its pipes
-    successor = spawn(redis_url, namespace, "one", time.time(), body=0.05, lease=1.0)
+    successor = spawn(server_url, namespace, "one", time.time(), body=0.05, lease=1.0)
     report = collect(successor)
     assert report["results"] == [{"x": 1, "pid": successor.pid}]
     assert report["stats"]["takeovers"] == 1
-    with redis.Redis.from_url(redis_url) as client:
+    with direct_client(server_url) as client:
         assert int(client.get(f"{namespace}:executions") or 0) == 2
 
 
-def test_an_overtaken_holder_does_not_overwrite_the_newer_value(redis_url: str) -> None:
+def test_an_overtaken_holder_does_not_overwrite_the_newer_value(server_url: str) -> None:
     # Two Cache objects share nothing in process: on one Redis they act as two processes.
     with (
-        redmemo.Cache(redis_url, namespace="overtake") as first,
-        redmemo.Cache(redis_url, namespace="overtake") as second,
+        redmemo.Cache(server_url, namespace="overtake") as first,
+        redmemo.Cache(server_url, namespace="overtake") as second,
     ):
         _race(first, second)
 
@@ -94,22 +94,22 @@ def _race(first: redmemo.Cache, second: redmemo.Cache) -> None:
     assert fast.stats()["hits"] == 1
 
 
-def test_a_fill_in_another_process_does_not_store_after_an_invalidation(redis_url: str) -> None:
+def test_a_fill_in_another_process_does_not_store_after_an_invalidation(server_url: str) -> None:
     namespace = "cross-race"
-    holder = spawn(redis_url, namespace, "tagged", time.time(), body=1.5)
-    with redis.Redis.from_url(redis_url) as client:
+    holder = spawn(server_url, namespace, "tagged", time.time(), body=1.5)
+    with direct_client(server_url) as client:
         deadline = time.monotonic() + 30
         while client.get(f"{namespace}:executions") is None:
             assert time.monotonic() < deadline, "the holder never started computing"
             time.sleep(0.01)
-    with redmemo.Cache(redis_url, namespace=namespace) as cache:
+    with redmemo.Cache(server_url, namespace=namespace) as cache:
         cache.invalidate_tags("race")  # while the holder computes
     first = collect(holder)
     assert first["results"] == [{"x": 1, "pid": holder.pid}]
     assert first["stats"]["overtaken"] == 1
     # Not stored: the next caller computes afresh instead of reading the outdated result.
-    second_process = spawn(redis_url, namespace, "tagged", time.time(), body=0.01)
+    second_process = spawn(server_url, namespace, "tagged", time.time(), body=0.01)
     second = collect(second_process)
     assert second["results"] == [{"x": 1, "pid": second_process.pid}]
-    with redis.Redis.from_url(redis_url) as client:
+    with direct_client(server_url) as client:
         assert int(client.get(f"{namespace}:executions") or 0) == 2

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import redmemo
 from redmemo.coordination.leases import Notice, notice_message
+from tests.support.servers import direct_client
 
 SECRET = "s" * 32
 
@@ -35,7 +36,8 @@ def test_a_bare_integer_at_a_decorated_key_is_never_served(
 
 @pytest.mark.redis
 @pytest.mark.parametrize("secret", [None, SECRET])
-def test_a_forged_notice_never_reaches_a_waiter(redis_url: str, secret: str | None) -> None:
+def test_a_forged_notice_never_reaches_a_waiter(server_url: str, secret: str | None) -> None:
+    redis_url = server_url
     namespace = "forged" if secret is None else "forged-signed"
     holder = redmemo.Cache(redis_url, namespace=namespace, secret=secret)
     waiter = redmemo.Cache(redis_url, namespace=namespace, secret=secret)
@@ -217,10 +219,9 @@ def test_a_miss_is_a_miss_everywhere(store: Any) -> None:
 )
 @given(st.text(alphabet="ab:*?[]{}%#\\ -", min_size=1, max_size=8))
 def test_no_invalidation_reaches_a_key_outside_its_namespace(
-    redis_url: str, namespace: str
+    server_url: str, namespace: str
 ) -> None:
-    import redis as redis_py
-
+    redis_url = server_url
     cache = redmemo.Cache(redis_url, namespace=namespace)
     foreign = [
         redmemo.Cache(redis_url, namespace=namespace + ":sub").full_key("k"),
@@ -230,7 +231,7 @@ def test_no_invalidation_reaches_a_key_outside_its_namespace(
         namespace + "*",
         cache.keyspace.prefix[:-1],
     ]
-    with redis_py.Redis.from_url(redis_url) as direct:
+    with direct_client(redis_url) as direct:
         for key in foreign:
             direct.set(key, b"foreign")
 

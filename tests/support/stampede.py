@@ -18,13 +18,12 @@ import threading
 import time
 from typing import Any
 
-import redis
-
 import redmemo
+from tests.support.servers import direct_client
 
 URL, NAMESPACE, MODE, START_AT, BODY_SECONDS = sys.argv[1:6]
 LEASE = float(sys.argv[6]) if len(sys.argv) > 6 else 30.0
-counter = redis.Redis.from_url(URL)
+counter = direct_client(URL)
 cache = redmemo.Cache(URL, namespace=NAMESPACE)
 
 

@@ -13,10 +13,7 @@ import asyncio
 import threading
 import weakref
 from collections.abc import AsyncGenerator, Callable, Sequence
-from typing import NamedTuple, Protocol
-
-import redis
-import redis.asyncio
+from typing import Any, NamedTuple, Protocol
 
 from ..config import BackendSettings
 from ..coordination.leases import Notice, parse_notice
@@ -33,7 +30,15 @@ from ._sync.protocol import SyncBackend
 from ._sync.redis import SyncRedisBackend
 from ._sync.timing import SyncTimingLayer
 from .memory import AsyncMemoryBackend, MemoryBackend, MemoryStore, named_store
-from .redis.clients import abandon, async_client, pool_timeout, sync_client
+from .redis.clients import (
+    LazyCluster,
+    abandon,
+    async_client_for,
+    client_for,
+    listener_connector,
+    pool_size,
+    pool_timeout,
+)
 from .redis.listener import FillListener
 
 __all__ = [
@@ -136,6 +141,8 @@ class RedisFamily:
         self.keyspace = keyspace
         self._notices = notices
         self._pool_timeout = pool_timeout(settings.redis_kwargs)
+        self._pool_size = pool_size(settings.redis_kwargs)
+        self._sharded = settings.topology == "cluster"
         self._lock = threading.Lock()
         self._sync: SyncRedisBackend | None = None
         # Per event loop, by id (a weak dictionary would not do: the clients refer to
@@ -145,29 +152,44 @@ class RedisFamily:
         self.listener = self._new_listener()
 
     def _new_listener(self) -> FillListener:
+        connect = listener_connector(self.settings, self._cluster)  # asked on each connect
         return FillListener(
-            self.new_client, self.keyspace.channel, self._on_message, self._notices.wake_all
+            connect, self.keyspace.channel, self._on_message, self._notices.wake_all
         )
+
+    def _cluster(self) -> LazyCluster:
+        """The sync cluster client: the listener asks it which nodes there are."""
+        client = self.sync().client
+        assert isinstance(client, LazyCluster)
+        return client
 
     def _on_message(self, message: bytes) -> None:
         notice = parse_notice(message)
         if notice is not None:
             self._notices.deliver(*notice)
 
-    def new_client(self) -> redis.Redis:
-        return sync_client(self.settings.redis_kwargs)
+    def new_client(self) -> Any:
+        return client_for(self.settings)
 
-    def new_async_client(self) -> redis.asyncio.Redis:
-        return async_client(self.settings.redis_kwargs)
+    def new_async_client(self) -> Any:
+        return async_client_for(self.settings)
+
+    def _sync_backend(self, client: Any) -> SyncRedisBackend:
+        return SyncRedisBackend(
+            client,
+            self.keyspace,
+            self.listener,
+            self._pool_timeout,
+            self._pool_size,
+            self._sharded,
+        )
 
     def sync(self) -> SyncRedisBackend:
         backend = self._sync
         if backend is None:
             with self._lock:
                 if self._sync is None:
-                    self._sync = SyncRedisBackend(
-                        self.new_client(), self.keyspace, self.listener, self._pool_timeout
-                    )
+                    self._sync = self._sync_backend(self.new_client())
                 backend = self._sync
         return backend
 
@@ -178,7 +200,12 @@ class RedisFamily:
             return record.backend
         self._forget_closed_loops()
         backend = AsyncRedisBackend(
-            self.new_async_client(), self.keyspace, self.listener, self._pool_timeout
+            self.new_async_client(),
+            self.keyspace,
+            self.listener,
+            self._pool_timeout,
+            self._pool_size,
+            self._sharded,
         )
         closer = self._close_with(loop, backend)
         # Started now, the generator is finalized when the loop shuts down its async
@@ -249,9 +276,7 @@ class RedisFamily:
         self.listener = self._new_listener()
         self._by_loop = {}
         if self._sync is not None:
-            self._sync = SyncRedisBackend(
-                self._sync.client, self.keyspace, self.listener, self._pool_timeout
-            )
+            self._sync = self._sync_backend(self._sync.client)
 
 
 FamilyFactory = Callable[[BackendSettings, Keyspace, Notices, Callable[[], float]], Family]

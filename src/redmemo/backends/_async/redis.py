@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from redis.asyncio import Redis
-from redis.exceptions import ConnectionError, NoScriptError, RedisError, ResponseError
+from redis.exceptions import ConnectionError, NoScriptError, ResponseError
 
 from ..._compat import AsyncCompat, AsyncGate
 from ..._log import warn_throttled
@@ -19,6 +18,7 @@ from ...coordination.leases import PUBLISH_LIMIT, Lease, LeaseMode, LeaseStatus
 from ...core.keyspace import Keyspace
 from ...errors import BackendError, NotACounterError
 from ..memory import MARKER_MS
+from ..redis.clients import CLIENT_ERRORS
 from ..redis.listener import FillListener
 from ..redis.scripts import SCRIPTS
 
@@ -41,12 +41,15 @@ def _wrong_type(exc: BackendError) -> bool:
     return isinstance(exc.__cause__, ResponseError) and str(exc.__cause__).startswith("WRONGTYPE")
 
 
-def _failed(command: str, exc: RedisError, writes: bool = False) -> BackendError:
+def _failed(command: str, exc: Exception, writes: bool = False) -> BackendError:
     unknown = ""
     if writes and not isinstance(exc, ResponseError):
         # Nothing is re-sent, so the command ran once or not at all; which, nobody knows.
         unknown = " (the command may or may not have taken effect)"
-    return BackendError(f"Redis {command} failed{unknown}: {type(exc).__name__}: {exc}")
+    hint = ""
+    if isinstance(exc, ResponseError) and str(exc).startswith(("MOVED", "ASK ")):
+        hint = " (the server is a Redis Cluster node: use a redis+cluster:// URL)"
+    return BackendError(f"Redis {command} failed{unknown}: {type(exc).__name__}: {exc}{hint}")
 
 
 # Commands that are safe to send twice: reads, and scripts that recognise a repetition
@@ -61,18 +64,22 @@ def _text(key: bytes | str) -> str:
 class AsyncRedisBackend:
     def __init__(
         self,
-        client: Redis,
+        client: Any,
         keyspace: Keyspace,
         listener: FillListener | None = None,
         pool_timeout: float = 1.0,
+        pool_size: int = 100,
+        sharded: bool = False,
     ) -> None:
-        self.client = client
+        self.client = client  # a redis-py client: standalone, sentinel-managed or cluster
         self.keyspace = keyspace
         self._listener = listener
         self._pool_timeout = pool_timeout
+        # A cluster: keys of several slots never share a command.
+        self._sharded = sharded
         # As many commands in flight as the pool has connections: past that, callers
         # wait for one in line (redis-py's pool would raise instead).
-        self._gate = AsyncGate(client.connection_pool.max_connections, pool_timeout)
+        self._gate = AsyncGate(pool_size, pool_timeout)
 
     # -- sending commands ----------------------------------------------------------------
 
@@ -84,8 +91,8 @@ class AsyncRedisBackend:
         if not gate.try_enter():
             await self._enter(command)
         try:
-            return await self.client.execute_command(command, *args)  # type: ignore[no-untyped-call]
-        except RedisError as exc:
+            return await self.client.execute_command(command, *args)
+        except CLIENT_ERRORS as exc:
             return await self._send_again(command, args, exc, repeatable)
         finally:
             gate.leave()
@@ -100,15 +107,15 @@ class AsyncRedisBackend:
             ) from None
 
     async def _send_again(
-        self, command: str, args: Sequence[Any], exc: RedisError, repeatable: bool
+        self, command: str, args: Sequence[Any], exc: Exception, repeatable: bool
     ) -> Any:
         """A read whose connection failed goes once more (a dropped idle connection is
         the common case); anything else, and a second failure, is reported."""
         if not (repeatable and isinstance(exc, ConnectionError)):
             raise _failed(command, exc, writes=not repeatable) from exc
         try:
-            return await self.client.execute_command(command, *args)  # type: ignore[no-untyped-call]
-        except RedisError as again:
+            return await self.client.execute_command(command, *args)
+        except CLIENT_ERRORS as again:
             raise _failed(command, again) from again
 
     async def _write(self, command: str, *args: Any) -> Any:
@@ -127,7 +134,17 @@ class AsyncRedisBackend:
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:
             return []
-        return cast("list[bytes | None]", await self._send("MGET", *keys))
+        if not self._sharded:
+            return cast("list[bytes | None]", await self._send("MGET", *keys))
+        # One MGET per hash slot, all in one pipeline (one round trip per node).
+        groups = list(self.keyspace.by_slot(keys).values())
+        replies = await self._pipeline_commands(
+            "MGET (pipeline)", [("MGET", *group) for group in groups], repeatable=True
+        )
+        found: dict[str, bytes | None] = {}
+        for group, reply in zip(groups, replies, strict=True):
+            found.update(zip(group, reply, strict=True))
+        return [found[key] for key in keys]
 
     async def set(self, key: str, value: bytes, ttl_ms: int | None) -> None:
         await self._write("SET", key, value, *_px(ttl_ms))
@@ -186,10 +203,10 @@ class AsyncRedisBackend:
         try:
             async with self.client.pipeline(transaction=False) as pipe:
                 for call in calls:
-                    pipe.execute_command(*call)  # type: ignore[no-untyped-call,unused-ignore]
+                    pipe.execute_command(*call)
                 results: list[Any] = await pipe.execute()
             return results
-        except RedisError as exc:
+        except CLIENT_ERRORS as exc:
             raise _failed(what, exc, writes=not repeatable) from exc
         finally:
             self._gate.leave()
@@ -200,7 +217,7 @@ class AsyncRedisBackend:
             return [
                 _text(key) async for key in self.client.scan_iter(match=pattern, count=_SCAN_BATCH)
             ]
-        except RedisError as exc:
+        except CLIENT_ERRORS as exc:
             raise _failed("SCAN", exc) from exc
         finally:
             self._gate.leave()
@@ -247,31 +264,32 @@ class AsyncRedisBackend:
             await self._enter("EVALSHA (pipeline)")
             try:
                 results += await self._pipeline(calls[start : start + _PIPELINE_BATCH])
-            except RedisError as exc:
+            except CLIENT_ERRORS as exc:
                 raise _failed("EVALSHA (pipeline)", exc) from exc
             finally:
                 self._gate.leave()
         for (name, _, _), result in zip(calls, results, strict=True):
-            if isinstance(result, RedisError):
+            if isinstance(result, CLIENT_ERRORS):
                 raise _failed(f"EVALSHA {name}", result) from result
         return results
 
     async def _pipeline(self, calls: Sequence[ScriptCall]) -> list[Any]:
         async with self.client.pipeline(transaction=False) as pipe:
             for name, keys, args in calls:
-                pipe.evalsha(SCRIPTS[name].sha, len(keys), *keys, *args)
+                pipe.execute_command("EVALSHA", SCRIPTS[name].sha, len(keys), *keys, *args)
             results: list[Any] = await pipe.execute(raise_on_error=False)
         missing = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
         if missing:
-            # Those did not run: load their scripts and send them again, in order.
+            # Those did not run: load their scripts (on every primary of a cluster) and
+            # send them again, in order.
+            for name in sorted({calls[i][0] for i in missing}):
+                await self.client.execute_command("SCRIPT LOAD", SCRIPTS[name].source)
             async with self.client.pipeline(transaction=False) as pipe:
-                for name in sorted({calls[i][0] for i in missing}):
-                    pipe.script_load(SCRIPTS[name].source)
                 for i in missing:
                     name, keys, args = calls[i]
-                    pipe.evalsha(SCRIPTS[name].sha, len(keys), *keys, *args)
+                    pipe.execute_command("EVALSHA", SCRIPTS[name].sha, len(keys), *keys, *args)
                 again: list[Any] = await pipe.execute(raise_on_error=False)
-            for i, result in zip(missing, again[-len(missing) :], strict=True):
+            for i, result in zip(missing, again, strict=True):
                 results[i] = result
         return results
 

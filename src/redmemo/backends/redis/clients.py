@@ -12,19 +12,45 @@ Redis is healthy. (Not redis-py's BlockingConnectionPool: its async twin waits t
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+import itertools
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import redis
 import redis.asyncio
+import redis.asyncio.cluster
 import redis.asyncio.connection
 import redis.asyncio.retry
+import redis.asyncio.sentinel
 import redis.backoff
+import redis.cluster
 import redis.connection
 import redis.exceptions
 import redis.retry
+import redis.sentinel
 
-__all__ = ["DEFAULTS", "abandon", "async_client", "pool_timeout", "sync_client"]
+from ...config import BackendSettings
+
+__all__ = [
+    "CLIENT_ERRORS",
+    "DEFAULTS",
+    "LazyCluster",
+    "abandon",
+    "async_client",
+    "client_for",
+    "listener_connector",
+    "pool_size",
+    "pool_timeout",
+    "sync_client",
+]
+
+# What a client raises when Redis fails it: redis-py's cluster client raises a few errors
+# that are not RedisError (no reachable node, no node for a slot).
+CLIENT_ERRORS: tuple[type[Exception], ...] = (
+    redis.exceptions.RedisError,
+    redis.exceptions.RedisClusterException,
+)
 
 # A cache must fail fast: a Redis that does not answer costs the caller a short timeout,
 # then the function runs uncached. URL options change each of them.
@@ -34,6 +60,11 @@ DEFAULTS: dict[str, Any] = {
     "max_connections": 100,
     "pool_timeout": 1.0,
 }
+
+
+def pool_size(settings: Mapping[str, Any]) -> int:
+    """How many commands may be in flight at once (connections per pool, or per node)."""
+    return int(settings.get("max_connections", DEFAULTS["max_connections"]))
 
 
 def pool_timeout(settings: Mapping[str, Any]) -> float:
@@ -96,3 +127,165 @@ def abandon(client: redis.asyncio.Redis) -> None:
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.close()
+
+
+# -- Cluster and Sentinel ------------------------------------------------------------------
+
+
+def _no_retry_sync() -> redis.retry.Retry:
+    return redis.retry.Retry(redis.backoff.NoBackoff(), 0)
+
+
+def _no_retry_async() -> redis.asyncio.retry.Retry:
+    return redis.asyncio.retry.Retry(redis.backoff.NoBackoff(), 0)
+
+
+def _cluster_kwargs(settings: BackendSettings) -> dict[str, Any]:
+    kwargs = {**DEFAULTS, **settings.redis_kwargs}
+    kwargs.pop("pool_timeout")
+    if not kwargs.get("ssl"):
+        kwargs.pop("ssl", None)
+    # No retry of ours or redis-py's re-sends a command whose effect may have happened;
+    # MOVED and ASK redirections (the command did not run) are still followed.
+    if settings.read_from_replicas:
+        kwargs["read_from_replicas"] = True
+    return kwargs
+
+
+def sync_cluster(settings: BackendSettings) -> redis.cluster.RedisCluster:
+    nodes = [
+        redis.cluster.ClusterNode(host, port)  # type: ignore[no-untyped-call]
+        for host, port in settings.nodes
+    ]
+    return redis.cluster.RedisCluster(
+        startup_nodes=nodes, retry=_no_retry_sync(), **_cluster_kwargs(settings)
+    )
+
+
+def async_cluster(settings: BackendSettings) -> redis.asyncio.cluster.RedisCluster:
+    nodes = [redis.asyncio.cluster.ClusterNode(host, port) for host, port in settings.nodes]
+    return redis.asyncio.cluster.RedisCluster(
+        startup_nodes=nodes, retry=_no_retry_async(), **_cluster_kwargs(settings)
+    )
+
+
+class LazyCluster:
+    """A sync cluster client made on first use. redis-py's connects to the cluster as it
+    is made; a cache must be creatable while Redis is down, and a failure to reach it
+    must come from a command (where the backend fails open), not from the constructor."""
+
+    def __init__(self, settings: BackendSettings) -> None:
+        self._settings = settings
+        self._client: redis.cluster.RedisCluster | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> redis.cluster.RedisCluster:
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = sync_cluster(self._settings)
+                client = self._client
+        return client
+
+    def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        return self.get().execute_command(*args, **kwargs)  # type: ignore[no-untyped-call]
+
+    def pipeline(self, transaction: bool = False) -> Any:
+        return self.get().pipeline(transaction=transaction)  # type: ignore[no-untyped-call]
+
+    def __getattr__(self, name: str) -> Any:
+        # The rest of redis-py's API (shared statistics use a few commands).
+        return getattr(self.get(), name)
+
+    def scan_iter(self, match: str, count: int) -> Iterator[Any]:
+        return self.get().scan_iter(match=match, count=count)
+
+    def nodes(self) -> list[tuple[str, int]]:
+        """Every node the client knows of (primaries and replicas)."""
+        nodes = self.get().get_nodes()  # type: ignore[no-untyped-call]
+        return [(node.host, int(node.port)) for node in nodes]
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+
+def _sentinel_sync(settings: BackendSettings) -> redis.sentinel.Sentinel:
+    kwargs = {**DEFAULTS, **settings.redis_kwargs}
+    kwargs.pop("pool_timeout")
+    if not kwargs.get("ssl"):
+        kwargs.pop("ssl", None)  # the pool picks its TLS connection class by this flag
+    return redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
+        list(settings.nodes), sentinel_kwargs=dict(settings.sentinel_kwargs), **kwargs
+    )
+
+
+def _sentinel_async(settings: BackendSettings) -> redis.asyncio.sentinel.Sentinel:
+    kwargs = {**DEFAULTS, **settings.redis_kwargs}
+    kwargs.pop("pool_timeout")
+    if not kwargs.get("ssl"):
+        kwargs.pop("ssl", None)
+    return redis.asyncio.sentinel.Sentinel(  # type: ignore[no-untyped-call]
+        list(settings.nodes), sentinel_kwargs=dict(settings.sentinel_kwargs), **kwargs
+    )
+
+
+def _sentinel_master_sync(settings: BackendSettings, replica: bool = False) -> redis.Redis:
+    assert settings.service is not None
+    sentinel = _sentinel_sync(settings)
+    pick = sentinel.slave_for if replica else sentinel.master_for
+    client: redis.Redis = pick(settings.service, retry=_no_retry_sync())  # type: ignore[no-untyped-call]
+    return client
+
+
+def _sentinel_master_async(settings: BackendSettings, replica: bool = False) -> redis.asyncio.Redis:
+    assert settings.service is not None
+    sentinel = _sentinel_async(settings)
+    pick = sentinel.slave_for if replica else sentinel.master_for
+    client: redis.asyncio.Redis = pick(settings.service, retry=_no_retry_async())
+    return client
+
+
+def client_for(settings: BackendSettings) -> Any:
+    """The sync client of any topology."""
+    if settings.topology == "cluster":
+        return LazyCluster(settings)
+    if settings.topology == "sentinel":
+        return _sentinel_master_sync(settings)
+    return sync_client(settings.redis_kwargs)
+
+
+def async_client_for(settings: BackendSettings) -> Any:
+    """The async client of any topology, for the running event loop."""
+    if settings.topology == "cluster":
+        return async_cluster(settings)
+    if settings.topology == "sentinel":
+        return _sentinel_master_async(settings)
+    return async_client(settings.redis_kwargs)
+
+
+def listener_connector(settings: BackendSettings, cluster: Callable[[], LazyCluster]) -> Any:
+    """How the notice listener gets a plain connection that receives every fill notice.
+
+    Standalone: the server. Sentinel: the current master. Cluster: any node, taken in
+    turn on each reconnect: a PUBLISH in a cluster reaches the subscribers of every
+    node (the cluster bus carries it), and redmemo publishes only when a caller waits.
+    """
+    if settings.topology == "sentinel":
+        return lambda: _sentinel_master_sync(settings)
+    if settings.topology != "cluster":
+        return lambda: sync_client(settings.redis_kwargs)
+    turn = itertools.count()
+    kwargs = {k: v for k, v in settings.redis_kwargs.items() if k not in ("read_from_replicas",)}
+
+    def connect() -> redis.Redis:
+        try:
+            nodes = cluster().nodes()
+        except CLIENT_ERRORS:
+            nodes = list(settings.nodes)  # the seeds, until the cluster answers again
+        host, port = nodes[next(turn) % len(nodes)]
+        return sync_client({**kwargs, "host": host, "port": port, "max_connections": 2})
+
+    return connect
