@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from redis.exceptions import ConnectionError, NoScriptError, ResponseError
+from redis.exceptions import AskError, ConnectionError, NoScriptError, ResponseError
 
 from ..._compat import SyncCompat, SyncGate
 from ..._log import warn_throttled
@@ -48,7 +48,7 @@ def _failed(command: str, exc: Exception, writes: bool = False) -> BackendError:
         # Nothing is re-sent, so the command ran once or not at all; which, nobody knows.
         unknown = " (the command may or may not have taken effect)"
     hint = ""
-    if isinstance(exc, ResponseError) and str(exc).startswith(("MOVED", "ASK ")):
+    if isinstance(exc, AskError):  # MovedError too: a cluster node redirects
         hint = " (the server is a Redis Cluster node: use a redis+cluster:// URL)"
     return BackendError(f"Redis {command} failed{unknown}: {type(exc).__name__}: {exc}{hint}")
 

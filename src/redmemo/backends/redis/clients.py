@@ -45,12 +45,12 @@ __all__ = [
     "sync_client",
 ]
 
-# What a client raises when Redis fails it: redis-py's cluster client raises a few errors
-# that are not RedisError (no reachable node, no node for a slot).
-CLIENT_ERRORS: tuple[type[Exception], ...] = (
-    redis.exceptions.RedisError,
-    redis.exceptions.RedisClusterException,
-)
+# What a client call may raise when Redis fails it. Not only RedisError: the cluster client
+# raises RedisClusterException (no reachable node), and under a failover redis-py's asyncio
+# cluster client was seen raising AttributeError from a connection another task had just
+# closed. Whatever the client raises is a backend failure (logged, and the function runs
+# uncached), never an exception in the caller's code. Cancellation is not an Exception.
+CLIENT_ERRORS: tuple[type[Exception], ...] = (Exception,)
 
 # A cache must fail fast: a Redis that does not answer costs the caller a short timeout,
 # then the function runs uncached. URL options change each of them.

@@ -1,0 +1,275 @@
+"""What only a cluster does: nodes that redirect, masters that die and replicas that take
+over, slots that move. On local clusters of real processes (3 masters, 3 replicas)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+
+import redmemo
+from redmemo.core.keyspace import hash_slot
+from redmemo.events import Hit
+from tests.support.cluster import LocalCluster, start_cluster
+
+pytestmark = [pytest.mark.redis, pytest.mark.cluster]
+
+
+def test_a_standalone_url_at_a_cluster_node_says_to_use_the_cluster_scheme(
+    redis_cluster: LocalCluster,
+) -> None:
+    node = redis_cluster.servers[0]
+    with redmemo.Cache(f"redis://127.0.0.1:{node.port}/0", namespace="wrong") as cache:
+        messages = []
+        for i in range(20):  # some keys live on this node; most do not
+            try:
+                cache.set(f"k{i}", i)
+            except redmemo.BackendError as exc:
+                messages.append(str(exc))
+        assert messages
+        assert all("use a redis+cluster:// URL" in m for m in messages), messages[0]
+
+
+def test_clear_and_patterns_reach_every_primary(cluster_url: str) -> None:
+    with redmemo.Cache(cluster_url, namespace="spread") as cache:
+        keys = [f"k{i}" for i in range(300)]
+        cache.multi_set({k: k for k in keys})
+        slots = {hash_slot(cache.full_key(k)) for k in keys}
+        assert len(slots) > 100  # spread over the cluster
+        assert cache.multi_get(keys) == keys
+        assert cache.invalidate_pattern("k1*") == len([k for k in keys if k.startswith("k1")])
+        assert cache.clear() == len([k for k in keys if not k.startswith("k1")])
+        assert cache.multi_get(keys) == [None] * len(keys)
+
+
+def test_a_notice_published_on_one_node_wakes_a_waiter_listening_on_another(
+    cluster_url: str,
+) -> None:
+    # The listener subscribes on one node; the store script publishes on the key's
+    # master. A waiter must be handed the result at once, not after its lease.
+    holder = redmemo.Cache(cluster_url, namespace="notice")
+    waiter = redmemo.Cache(cluster_url, namespace="notice")
+    started, release = threading.Event(), threading.Event()
+
+    def slow(x: int) -> str:
+        started.set()
+        release.wait(30)
+        return f"computed {x}"
+
+    first = holder(ttl=60, lease=60, name="load")(slow)
+    second = waiter(ttl=60, lease=60, wait_timeout=60, name="load")(lambda x: "never")
+    try:
+        for x in range(6):  # keys on every master
+            started.clear()
+            release.clear()
+            thread = threading.Thread(target=first, args=(x,))
+            thread.start()
+            assert started.wait(10)
+            got: list[str] = []
+            waiting = threading.Thread(target=lambda x=x: got.append(second(x)))
+            waiting.start()
+            deadline = time.monotonic() + 10
+            while second.stats()["waits"] <= x and time.monotonic() < deadline:
+                time.sleep(0.01)
+            release.set()
+            waiting.join(30)
+            thread.join(30)
+            assert got == [f"computed {x}"]
+        stats = second.stats()
+        assert stats["waits"] == 6
+        assert stats["fills"] == 0  # every waiter was handed the holder's result
+    finally:
+        holder.close()
+        waiter.close()
+
+
+# -- failover ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def doomed_cluster() -> Iterator[LocalCluster]:
+    """A cluster of its own: the tests below kill its masters."""
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+class Load:
+    """8 threads and 100 tasks calling a cached function with known right answers."""
+
+    def __init__(self, cache: redmemo.Cache) -> None:
+        self.errors: list[BaseException] = []
+        self.wrong: list[Any] = []
+        self.calls = 0
+        self.stop = threading.Event()
+        self.hits: list[tuple[float, str]] = []
+        cache.add_hook(self._on_event)
+
+        @cache(ttl=600, name="value")
+        def value(i: int) -> str:
+            return f"v{i}"
+
+        @cache(ttl=600, name="avalue")
+        async def avalue(i: int) -> str:
+            return f"v{i}"
+
+        self.value, self.avalue = value, avalue
+        self.threads = [threading.Thread(target=self._thread, args=(n,)) for n in range(8)]
+        self.threads.append(threading.Thread(target=lambda: asyncio.run(self._tasks())))
+
+    def _on_event(self, event: Any) -> None:
+        if isinstance(event, Hit):
+            self.hits.append((time.monotonic(), event.key))
+
+    def _check(self, i: int, got: Any) -> None:
+        self.calls += 1
+        if got != f"v{i}":
+            self.wrong.append((i, got))
+
+    def _thread(self, n: int) -> None:
+        i = n
+        while not self.stop.is_set():
+            i = (i + 7) % 60
+            try:
+                self._check(i, self.value(i))
+            except BaseException as exc:
+                self.errors.append(exc)
+
+    async def _tasks(self) -> None:
+        async def one(n: int) -> None:
+            i = n
+            while not self.stop.is_set():
+                i = (i + 11) % 60
+                try:
+                    self._check(i, await self.avalue(i))
+                except BaseException as exc:
+                    self.errors.append(exc)
+                await asyncio.sleep(0)
+
+        await asyncio.gather(*(one(n) for n in range(100)))
+
+    def __enter__(self) -> Load:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(60)
+
+
+@pytest.mark.slow
+@pytest.mark.chaos
+def test_a_master_killed_under_load_fails_over_with_no_error_and_no_wrong_value(
+    doomed_cluster: LocalCluster,
+) -> None:
+    doomed_cluster.wait_ok()
+    cache = redmemo.Cache(doomed_cluster.url, namespace="failover")
+    try:
+        with Load(cache) as load:
+            time.sleep(1.0)
+            victim = doomed_cluster.primary_of(load.value.key(1))
+            lost = {
+                k
+                for i in range(60)
+                for k in (load.value.key(i), load.avalue.key(i))
+                if doomed_cluster.primary_of(k) is victim
+            }
+            assert lost
+            killed_at = time.monotonic()
+            doomed_cluster.kill(victim)
+            doomed_cluster.wait_ok(timeout=60)  # a replica took over its slots
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if any(at > killed_at and key in lost for at, key in list(load.hits)):
+                    break
+                time.sleep(0.05)
+            resumed = [at for at, key in list(load.hits) if at > killed_at and key in lost]
+        assert load.errors == []
+        assert load.wrong == []
+        assert resumed, "no hit on the failed master's keys after the failover"
+        print(f"\nfailover: {load.calls} calls; hits resumed {min(resumed) - killed_at:.2f}s")
+    finally:
+        cache.close()
+
+
+@pytest.mark.slow
+@pytest.mark.chaos
+def test_a_slot_moved_while_callers_run_loses_no_invalidation(
+    doomed_cluster: LocalCluster,
+) -> None:
+    doomed_cluster.wait_ok(timeout=60)
+    cache = redmemo.Cache(doomed_cluster.url, namespace="reshard")
+    version = {"n": 0}
+
+    @cache(ttl=600, name="item", tags=["items"])
+    def item(i: int) -> str:
+        return f"{i}@{version['n']}"
+
+    try:
+        keys = [item.key(i) for i in range(20)]
+        for i in range(20):
+            item(i)
+        slot = hash_slot(keys[0])
+        with doomed_cluster.cluster_client() as cluster:
+            source = cluster.get_node_from_key(keys[0])
+            target = next(n for n in cluster.get_primaries() if n.name != source.name)
+        errors: list[BaseException] = []
+        stop = threading.Event()
+
+        def call() -> None:
+            while not stop.is_set():
+                try:
+                    got = item(0)
+                    if got.split("@")[0] != "0":
+                        errors.append(AssertionError(got))
+                except BaseException as exc:
+                    errors.append(exc)
+
+        callers = [threading.Thread(target=call) for _ in range(4)]
+        for thread in callers:
+            thread.start()
+        try:
+            _move_slot(slot, source, target)
+            version["n"] = 1
+            assert cache.invalidate_tags("items") >= 1
+            time.sleep(0.5)
+            assert item(0) == "0@1"  # the invalidation reached the slot where it is now
+        finally:
+            stop.set()
+            for thread in callers:
+                thread.join(30)
+        assert errors == []
+        with doomed_cluster.cluster_client() as cluster:
+            assert cluster.get_node_from_key(keys[0]).name == target.name
+    finally:
+        cache.close()
+
+
+def _move_slot(slot: int, source: Any, target: Any) -> None:
+    """The steps of ``redis-cli --cluster reshard`` for one slot, by hand."""
+    src = redis.Redis(host=source.host, port=source.port)
+    dst = redis.Redis(host=target.host, port=target.port)
+    try:
+        src_id = src.execute_command("CLUSTER MYID")
+        dst_id = dst.execute_command("CLUSTER MYID")
+        dst.execute_command("CLUSTER SETSLOT", slot, "IMPORTING", src_id)
+        src.execute_command("CLUSTER SETSLOT", slot, "MIGRATING", dst_id)
+        while True:
+            keys = src.execute_command("CLUSTER GETKEYSINSLOT", slot, 100)
+            if not keys:
+                break
+            src.execute_command("MIGRATE", target.host, target.port, "", 0, 5000, "KEYS", *keys)
+        for node in (dst, src):
+            node.execute_command("CLUSTER SETSLOT", slot, "NODE", dst_id)
+    finally:
+        src.close()
+        dst.close()
