@@ -71,7 +71,7 @@ def test_a_notice_published_on_one_node_wakes_a_waiter_listening_on_another(
             thread.start()
             assert started.wait(10)
             got: list[str] = []
-            waiting = threading.Thread(target=lambda x=x: got.append(second(x)))
+            waiting = threading.Thread(target=lambda x=x, got=got: got.append(second(x)))
             waiting.start()
             deadline = time.monotonic() + 10
             while second.stats()["waits"] <= x and time.monotonic() < deadline:
