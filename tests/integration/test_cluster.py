@@ -3,7 +3,6 @@ over, slots that move. On local clusters of real processes (3 masters, 3 replica
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -14,8 +13,8 @@ import redis
 
 import redmemo
 from redmemo.core.keyspace import hash_slot
-from redmemo.events import Hit
 from tests.support.cluster import LocalCluster, start_cluster
+from tests.support.load import Load
 
 pytestmark = [pytest.mark.redis, pytest.mark.cluster]
 
@@ -99,71 +98,6 @@ def doomed_cluster() -> Iterator[LocalCluster]:
         yield cluster
     finally:
         cluster.stop()
-
-
-class Load:
-    """8 threads and 100 tasks calling a cached function with known right answers."""
-
-    def __init__(self, cache: redmemo.Cache) -> None:
-        self.errors: list[BaseException] = []
-        self.wrong: list[Any] = []
-        self.calls = 0
-        self.stop = threading.Event()
-        self.hits: list[tuple[float, str]] = []
-        cache.add_hook(self._on_event)
-
-        @cache(ttl=600, name="value")
-        def value(i: int) -> str:
-            return f"v{i}"
-
-        @cache(ttl=600, name="avalue")
-        async def avalue(i: int) -> str:
-            return f"v{i}"
-
-        self.value, self.avalue = value, avalue
-        self.threads = [threading.Thread(target=self._thread, args=(n,)) for n in range(8)]
-        self.threads.append(threading.Thread(target=lambda: asyncio.run(self._tasks())))
-
-    def _on_event(self, event: Any) -> None:
-        if isinstance(event, Hit):
-            self.hits.append((time.monotonic(), event.key))
-
-    def _check(self, i: int, got: Any) -> None:
-        self.calls += 1
-        if got != f"v{i}":
-            self.wrong.append((i, got))
-
-    def _thread(self, n: int) -> None:
-        i = n
-        while not self.stop.is_set():
-            i = (i + 7) % 60
-            try:
-                self._check(i, self.value(i))
-            except BaseException as exc:
-                self.errors.append(exc)
-
-    async def _tasks(self) -> None:
-        async def one(n: int) -> None:
-            i = n
-            while not self.stop.is_set():
-                i = (i + 11) % 60
-                try:
-                    self._check(i, await self.avalue(i))
-                except BaseException as exc:
-                    self.errors.append(exc)
-                await asyncio.sleep(0)
-
-        await asyncio.gather(*(one(n) for n in range(100)))
-
-    def __enter__(self) -> Load:
-        for thread in self.threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        for thread in self.threads:
-            thread.join(60)
 
 
 @pytest.mark.slow

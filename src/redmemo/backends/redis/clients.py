@@ -232,11 +232,29 @@ def _sentinel_async(settings: BackendSettings) -> redis.asyncio.sentinel.Sentine
     )
 
 
+class _SentinelManaged(redis.Redis):
+    """The master's client; closing it closes the connections to the sentinels too."""
+
+    def close(self) -> None:
+        super().close()
+        for sentinel in self.connection_pool.sentinel_manager.sentinels:  # type: ignore[attr-defined]
+            sentinel.close()
+
+
+class _AsyncSentinelManaged(redis.asyncio.Redis):
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        await super().aclose(close_connection_pool)
+        for sentinel in self.connection_pool.sentinel_manager.sentinels:  # type: ignore[attr-defined]
+            await sentinel.aclose()
+
+
 def _sentinel_master_sync(settings: BackendSettings, replica: bool = False) -> redis.Redis:
     assert settings.service is not None
     sentinel = _sentinel_sync(settings)
     pick = sentinel.slave_for if replica else sentinel.master_for
-    client: redis.Redis = pick(settings.service, retry=_no_retry_sync())  # type: ignore[no-untyped-call]
+    client: redis.Redis = pick(  # type: ignore[no-untyped-call]
+        settings.service, redis_class=_SentinelManaged, retry=_no_retry_sync()
+    )
     return client
 
 
@@ -244,7 +262,9 @@ def _sentinel_master_async(settings: BackendSettings, replica: bool = False) -> 
     assert settings.service is not None
     sentinel = _sentinel_async(settings)
     pick = sentinel.slave_for if replica else sentinel.master_for
-    client: redis.asyncio.Redis = pick(settings.service, retry=_no_retry_async())
+    client: redis.asyncio.Redis = pick(
+        settings.service, redis_class=_AsyncSentinelManaged, retry=_no_retry_async()
+    )
     return client
 
 

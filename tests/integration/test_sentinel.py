@@ -1,0 +1,88 @@
+"""Sentinel: the master found through the sentinels, and a failover followed under load
+without a restart, an error or a wrong value."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import pytest
+
+import redmemo
+from tests.support.load import Load
+from tests.support.sentinel import Sentinels, start_sentinels
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def sentinels() -> Iterator[Sentinels]:
+    setup = start_sentinels()
+    try:
+        yield setup
+    finally:
+        setup.stop()
+
+
+def test_the_master_is_found_through_the_sentinels(sentinels: Sentinels) -> None:
+    with redmemo.Cache(sentinels.url, namespace="found") as cache:
+        calls: list[int] = []
+
+        @cache(ttl=60)
+        def double(x: int) -> int:
+            calls.append(x)
+            return 2 * x
+
+        assert [double(3), double(3)] == [6, 6]
+        assert calls == [3]
+        cache.set("k", "v")
+        assert cache.get("k") == "v"
+
+        async def check() -> str:
+            return await cache.aget("k")
+
+        assert asyncio.run(check()) == "v"
+    with sentinels.master().client() as direct:
+        assert direct.exists(cache.full_key("k"))  # stored on the master the sentinels name
+
+
+@pytest.mark.chaos
+@pytest.mark.parametrize("how", ["sentinel-failover", "kill-master"])
+def test_a_failover_under_load_gives_no_error_and_no_wrong_value(
+    sentinels: Sentinels, how: str
+) -> None:
+    sentinels.wait_replica_synced()
+    cache = redmemo.Cache(sentinels.url, namespace=f"failover-{how}")
+    try:
+        with Load(cache) as load:
+            time.sleep(1.0)
+            old = sentinels.master()
+            started_at = time.monotonic()
+            if how == "kill-master":
+                sentinels.kill(old)
+            else:
+                sentinels.failover()
+            sentinels.wait_master_changed(old.port)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if any(at > started_at + 0.5 for at, _ in list(load.hits)):
+                    break
+                time.sleep(0.05)
+            resumed = [at for at, _ in list(load.hits) if at > started_at + 0.5]
+        assert load.errors == []
+        assert load.wrong == []
+        assert resumed, "no hit after the failover"
+        print(f"\n{how}: {load.calls} calls; hits resumed {min(resumed) - started_at:.2f}s")
+    finally:
+        cache.close()
+    if how == "kill-master":
+        # Bring the old master back as a replica, for the tests after this one.
+        from tests.support.servers import start_redis
+
+        port = old.port
+        old.stop()
+        index = sentinels.data.index(old)
+        sentinels.data[index] = start_redis(
+            "--replicaof", "127.0.0.1", str(sentinels.master_port()), port=port
+        )
