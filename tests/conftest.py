@@ -14,7 +14,7 @@ import pytest
 import redmemo
 from redmemo._log import reset_throttle
 from tests.support.cluster import LocalCluster, start_cluster
-from tests.support.servers import RedisServer, start_redis
+from tests.support.servers import RedisServer, start_redis, valkey_binary
 
 
 @pytest.fixture(scope="session")
@@ -27,9 +27,34 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @pytest.fixture(scope="session")
+def valkey_server() -> Iterator[RedisServer]:
+    server = start_redis(binary=valkey_binary())
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def valkey_url(valkey_server: RedisServer) -> Iterator[str]:
+    yield valkey_server.url
+    with valkey_server.client() as client:
+        client.flushall()
+
+
+@pytest.fixture(scope="session")
 def redis_cluster() -> Iterator[LocalCluster]:
     """3 masters and 3 replicas, started once per run (marker ``cluster``)."""
     cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def valkey_cluster() -> Iterator[LocalCluster]:
+    cluster = start_cluster(binary=valkey_binary())
     try:
         yield cluster
     finally:
@@ -43,16 +68,34 @@ def cluster_url(redis_cluster: LocalCluster) -> Iterator[str]:
     redis_cluster.flush()
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("redis", marks=pytest.mark.redis),
-        pytest.param("cluster", marks=[pytest.mark.redis, pytest.mark.cluster]),
-    ]
-)
+@pytest.fixture
+def valkey_cluster_url(valkey_cluster: LocalCluster) -> Iterator[str]:
+    valkey_cluster.wait_ok()
+    yield valkey_cluster.url
+    valkey_cluster.flush()
+
+
+# Where each backend parameter's data lives: the fixture giving its URL.
+URL_FIXTURES = {
+    "redis": "redis_url",
+    "valkey": "valkey_url",
+    "cluster": "cluster_url",
+    "valkey-cluster": "valkey_cluster_url",
+}
+_SERVER_PARAMS = [
+    pytest.param("redis", marks=pytest.mark.redis),
+    pytest.param("valkey", marks=[pytest.mark.redis, pytest.mark.valkey]),
+    pytest.param("cluster", marks=[pytest.mark.redis, pytest.mark.cluster]),
+    pytest.param(
+        "valkey-cluster", marks=[pytest.mark.redis, pytest.mark.cluster, pytest.mark.valkey]
+    ),
+]
+
+
+@pytest.fixture(params=_SERVER_PARAMS)
 def server_url(request: pytest.FixtureRequest) -> str:
-    """A standalone server's URL, then a cluster's: for tests that run on both."""
-    name = "redis_url" if request.param == "redis" else "cluster_url"
-    url: str = request.getfixturevalue(name)
+    """Redis, Valkey, a Redis Cluster and a Valkey cluster in turn."""
+    url: str = request.getfixturevalue(URL_FIXTURES[request.param])
     return url
 
 
@@ -112,11 +155,7 @@ class Face:
         self.cache.close()
 
 
-BACKENDS = [
-    pytest.param("memory"),
-    pytest.param("redis", marks=pytest.mark.redis),
-    pytest.param("cluster", marks=[pytest.mark.redis, pytest.mark.cluster]),
-]
+BACKENDS = [pytest.param("memory"), *_SERVER_PARAMS]
 FACES = ["sync", "async"]
 
 
@@ -133,10 +172,8 @@ def make_cache(
     """Build caches on the test's backend; all are closed afterwards."""
     made: list[redmemo.Cache] = []
     url = "memory://"
-    if backend == "redis":
-        url = request.getfixturevalue("redis_url")
-    elif backend == "cluster":
-        url = request.getfixturevalue("cluster_url")
+    if backend != "memory":
+        url = request.getfixturevalue(URL_FIXTURES[backend])
 
     def make(**options: Any) -> redmemo.Cache:
         options.setdefault("namespace", "t" + uuid.uuid4().hex[:8])
