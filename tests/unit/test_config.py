@@ -149,3 +149,73 @@ def test_the_backend_chosen_when_nothing_is_configured_is_said_once(
     said = [r.getMessage() for r in caplog.records if "using memory://" in r.getMessage()]
     assert len(said) == 1
     assert "REDMEMO_URL" in said[0]
+
+
+def test_cluster_urls_name_any_seed_nodes() -> None:
+    settings = parse_url(
+        "redis+cluster://user:p%40ss@10.0.0.1:7000,10.0.0.2,[::1]:7002/?read_from_replicas=true"
+        "&socket_timeout=250ms"
+    )
+    assert settings.kind == "redis"
+    assert settings.topology == "cluster"
+    assert settings.nodes == (("10.0.0.1", 7000), ("10.0.0.2", 6379), ("::1", 7002))
+    assert settings.read_from_replicas is True
+    assert settings.redis_kwargs["username"] == "user"
+    assert settings.redis_kwargs["password"] == "p@ss"
+    assert settings.redis_kwargs["socket_timeout"] == 0.25
+    assert "p@ss" not in settings.display_url
+    assert "p%40ss" not in settings.display_url
+    tls = resolve_settings("rediss+cluster://h:7000/", environ={})
+    assert tls.redis_kwargs["ssl"] is True
+    assert tls.redis_kwargs["ssl_check_hostname"] is True
+
+
+def test_sentinel_urls_name_the_service_and_separate_credentials() -> None:
+    settings = parse_url(
+        "redis+sentinel://:master-pw@s1:26379,s2/cache-primary/2"
+        "?sentinel_password=sentinel-pw&sentinel_username=watcher&socket_timeout=1s"
+    )
+    assert settings.topology == "sentinel"
+    assert settings.nodes == (("s1", 26379), ("s2", 26379))
+    assert settings.service == "cache-primary"
+    assert settings.redis_kwargs["db"] == 2
+    assert settings.redis_kwargs["password"] == "master-pw"
+    assert dict(settings.sentinel_kwargs) == {
+        "username": "watcher",
+        "password": "sentinel-pw",
+        "socket_timeout": 1.0,
+    }
+    shown = settings.display_url
+    assert "master-pw" not in shown
+    assert "sentinel-pw" not in shown
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("redis+cluster://h:7000/3", "database 0 only"),
+        ("redis+cluster://h:99999/", "not a number from 1 to 65535"),
+        ("redis+cluster:///", "names no host"),
+        ("redis+cluster://h:7000/?db=1", "unknown option 'db'"),
+        ("redis+sentinel://s1:26379/", "must name the service"),
+        ("redis+sentinel://s1:26379/a/b/c", "must name the service"),
+        ("redis+sentinel://s1/svc?read_from_replicas=maybe", "must be true or false"),
+    ],
+)
+def test_bad_cluster_and_sentinel_urls_are_refused(url: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        parse_url(url)
+
+
+def test_host_and_port_do_not_apply_to_a_cluster() -> None:
+    with pytest.raises(ConfigurationError, match="nodes of"):
+        resolve_settings("redis+cluster://h:7000/", host="other", environ={})
+    # A password does: it is every node's.
+    settings = resolve_settings("redis+cluster://h:7000/", password="pw", environ={})
+    assert settings.redis_kwargs["password"] == "pw"
+    assert settings.topology == "cluster"
+
+
+def test_a_cluster_url_from_the_environment() -> None:
+    settings = resolve_settings(environ={"REDMEMO_URL": "redis+cluster://a:1,b:2/"})
+    assert settings.nodes == (("a", 1), ("b", 2))
