@@ -100,7 +100,7 @@ def hit_latency(url: str, port: int) -> None:
     client.close()
 
 
-async def _rounds(candidates: dict[str, Callable[[], Any]]) -> Result:
+async def _rounds(candidates: dict[str, Callable[[], Any]], baseline: str = ARAW) -> Result:
     """The rounds of ``interleave_async``, on the running loop."""
     samples: dict[str, list[float]] = {name: [] for name in candidates}
     order = list(candidates.items())
@@ -114,7 +114,7 @@ async def _rounds(candidates: dict[str, Callable[[], Any]]) -> Result:
             for _ in range(50):
                 await fn()
             samples[name].append((time.perf_counter() - start) / 50)
-    return Result(samples, ARAW)
+    return Result(samples, baseline)
 
 
 def commands_per_call(url: str, port: int) -> None:

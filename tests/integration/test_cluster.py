@@ -3,6 +3,7 @@ over, slots that move. On local clusters of real processes (3 masters, 3 replica
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -207,3 +208,32 @@ def _move_slot(slot: int, source: Any, target: Any) -> None:
     finally:
         src.close()
         dst.close()
+
+
+def test_a_burst_of_first_calls_on_a_new_client_is_served_without_backend_errors(
+    cluster_url: str,
+) -> None:
+    # redis-py's asyncio cluster client, sent many first commands at once, closed
+    # connections under other tasks; the backend lets it learn the slots first.
+    failures: list[Any] = []
+    cache = redmemo.Cache(cluster_url, namespace="burst")
+    cache.add_hook(
+        lambda event: failures.append(event) if "Failure" in type(event).__name__ else None
+    )
+
+    @cache(ttl=60, name="burst", tags=["all"])
+    async def burst(i: int) -> int:
+        return i
+
+    async def run() -> list[int]:
+        try:
+            return await asyncio.gather(*(burst(i) for i in range(200)))
+        finally:
+            await cache.aclose()
+
+    try:
+        assert asyncio.run(run()) == list(range(200))
+        assert failures == []
+        assert burst.stats()["errors"] == 0
+    finally:
+        cache.close()

@@ -77,6 +77,7 @@ class AsyncRedisBackend:
         self._pool_timeout = pool_timeout
         # A cluster: keys of several slots never share a command.
         self._sharded = sharded
+        self._cold = sharded  # a cluster client that has not yet learnt the slots
         # As many commands in flight as the pool has connections: past that, callers
         # wait for one in line (redis-py's pool would raise instead).
         self._gate = AsyncGate(pool_size, pool_timeout)
@@ -87,6 +88,8 @@ class AsyncRedisBackend:
         """One command, once a connection is free (waiting up to ``pool_timeout``). When
         the connection failed under it, it is sent once more only if ``repeatable`` (a
         read); a write's outcome is then unknown."""
+        if self._cold:
+            await self._learn_slots()
         gate = self._gate
         if not gate.try_enter():
             await self._enter(command)
@@ -97,7 +100,19 @@ class AsyncRedisBackend:
         finally:
             gate.leave()
 
+    async def _learn_slots(self) -> None:
+        """Before a cluster client's first command, let it learn the slots once: redis-py's
+        asyncio cluster client, when many tasks send their first commands at once, was
+        seen closing connections that other tasks were still reading from."""
+        try:
+            await self.client.initialize()
+        except CLIENT_ERRORS as exc:
+            raise _failed("CLUSTER SHARDS (discovery)", exc) from exc
+        self._cold = False
+
     async def _enter(self, what: str) -> None:
+        if self._cold:
+            await self._learn_slots()
         try:
             await self._gate.enter()
         except TimeoutError:

@@ -78,6 +78,7 @@ class SyncRedisBackend:
         self._pool_timeout = pool_timeout
         # A cluster: keys of several slots never share a command.
         self._sharded = sharded
+        self._cold = sharded  # a cluster client that has not yet learnt the slots
         # As many commands in flight as the pool has connections: past that, callers
         # wait for one in line (redis-py's pool would raise instead).
         self._gate = SyncGate(pool_size, pool_timeout)
@@ -88,6 +89,8 @@ class SyncRedisBackend:
         """One command, once a connection is free (waiting up to ``pool_timeout``). When
         the connection failed under it, it is sent once more only if ``repeatable`` (a
         read); a write's outcome is then unknown."""
+        if self._cold:
+            self._learn_slots()
         gate = self._gate
         if not gate.try_enter():
             self._enter(command)
@@ -98,7 +101,19 @@ class SyncRedisBackend:
         finally:
             gate.leave()
 
+    def _learn_slots(self) -> None:
+        """Before a cluster client's first command, let it learn the slots once: redis-py's
+        asyncio cluster client, when many tasks send their first commands at once, was
+        seen closing connections that other tasks were still reading from."""
+        try:
+            self.client.initialize()
+        except CLIENT_ERRORS as exc:
+            raise _failed("CLUSTER SHARDS (discovery)", exc) from exc
+        self._cold = False
+
     def _enter(self, what: str) -> None:
+        if self._cold:
+            self._learn_slots()
         try:
             self._gate.enter()
         except TimeoutError:

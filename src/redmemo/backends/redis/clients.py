@@ -188,6 +188,10 @@ class LazyCluster:
                 client = self._client
         return client
 
+    def initialize(self) -> LazyCluster:
+        self.get()
+        return self
+
     def execute_command(self, *args: Any, **kwargs: Any) -> Any:
         return self.get().execute_command(*args, **kwargs)  # type: ignore[no-untyped-call]
 
