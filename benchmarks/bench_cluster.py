@@ -105,7 +105,7 @@ def tag_invalidation(cluster: LocalCluster, sizes: tuple[int, ...]) -> None:
             async def tagged(i: int) -> int:
                 return i
 
-            async def fill() -> None:
+            async def fill(size: int = size) -> None:
                 for start in range(0, size, 500):
                     await asyncio.gather(*(tagged(i) for i in range(start, min(size, start + 500))))
                 await cache.aclose()
