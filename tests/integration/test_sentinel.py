@@ -49,6 +49,9 @@ def test_the_master_is_found_through_the_sentinels(sentinels: Sentinels) -> None
 
 @pytest.mark.chaos
 @pytest.mark.parametrize("how", ["sentinel-failover", "kill-master"])
+# redis-py drops the client objects of a dead node without closing their sockets (they
+# point at a server that is gone); collected later, they warn. Not redmemo's connections.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_a_failover_under_load_gives_no_error_and_no_wrong_value(
     sentinels: Sentinels, how: str
 ) -> None:
