@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -89,3 +90,29 @@ def test_a_failover_under_load_gives_no_error_and_no_wrong_value(
         sentinels.data[index] = start_redis(
             "--replicaof", "127.0.0.1", str(sentinels.master_port()), port=port
         )
+
+
+def test_reads_from_replicas_go_to_the_replica(sentinels: Sentinels) -> None:
+    sentinels.wait_replica_synced()
+    url = sentinels.url + "?read_from_replicas=true"
+    master = sentinels.master()
+    replica = next(s for s in sentinels.data if s is not master and s.process.poll() is None)
+
+    def gets(server: Any) -> int:
+        with server.client() as client:
+            stats = client.info("commandstats")
+        return int(stats.get("cmdstat_get", {}).get("calls", 0))
+
+    with redmemo.Cache(url, namespace="replica-reads") as cache:
+        cache.set("k", "v")
+        with master.client() as client:
+            client.execute_command("WAIT", 1, 5000)  # the replica has it
+        before_replica, before_master = gets(replica), gets(master)
+        assert [cache.get("k") for _ in range(10)] == ["v"] * 10
+
+        async def aread() -> list[Any]:
+            return [await cache.aget("k") for _ in range(10)]
+
+        assert asyncio.run(aread()) == ["v"] * 10
+        assert gets(replica) - before_replica == 20
+        assert gets(master) == before_master  # (INFO itself is not a GET)

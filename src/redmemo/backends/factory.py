@@ -34,10 +34,12 @@ from .redis.clients import (
     LazyCluster,
     abandon,
     async_client_for,
+    async_reader_for,
     client_for,
     listener_connector,
     pool_size,
     pool_timeout,
+    reader_for,
 )
 from .redis.listener import FillListener
 
@@ -174,7 +176,7 @@ class RedisFamily:
     def new_async_client(self) -> Any:
         return async_client_for(self.settings)
 
-    def _sync_backend(self, client: Any) -> SyncRedisBackend:
+    def _sync_backend(self, client: Any, reader: Any = None) -> SyncRedisBackend:
         return SyncRedisBackend(
             client,
             self.keyspace,
@@ -182,6 +184,7 @@ class RedisFamily:
             self._pool_timeout,
             self._pool_size,
             self._sharded,
+            reader if reader is not None else reader_for(self.settings),
         )
 
     def sync(self) -> SyncRedisBackend:
@@ -206,6 +209,7 @@ class RedisFamily:
             self._pool_timeout,
             self._pool_size,
             self._sharded,
+            async_reader_for(self.settings),
         )
         closer = self._close_with(loop, backend)
         # Started now, the generator is finalized when the loop shuts down its async
@@ -276,7 +280,7 @@ class RedisFamily:
         self.listener = self._new_listener()
         self._by_loop = {}
         if self._sync is not None:
-            self._sync = self._sync_backend(self._sync.client)
+            self._sync = self._sync_backend(self._sync.client, self._sync.reader)
 
 
 FamilyFactory = Callable[[BackendSettings, Keyspace, Notices, Callable[[], float]], Family]

@@ -71,8 +71,12 @@ class SyncRedisBackend:
         pool_timeout: float = 1.0,
         pool_size: int = 100,
         sharded: bool = False,
+        reader: Any = None,
     ) -> None:
         self.client = client  # a redis-py client: standalone, sentinel-managed or cluster
+        # Sentinel with read_from_replicas: GETs go to a replica (the master answers when
+        # no replica does); everything else to the master.
+        self.reader = reader
         self.keyspace = keyspace
         self._listener = listener
         self._pool_timeout = pool_timeout
@@ -139,8 +143,23 @@ class SyncRedisBackend:
 
     # -- plain operations -----------------------------------------------------------------
 
+    def _read(self, command: str, *args: Any) -> Any:
+        """A read from a replica; from the master if the replica fails it."""
+        gate = self._gate
+        if not gate.try_enter():
+            self._enter(command)
+        try:
+            return self.reader.execute_command(command, *args)
+        except CLIENT_ERRORS:
+            pass
+        finally:
+            gate.leave()
+        return self._send(command, *args)
+
     def get(self, key: str) -> bytes | None:
         try:
+            if self.reader is not None:
+                return cast("bytes | None", self._read("GET", key))
             return cast("bytes | None", self._send("GET", key))
         except BackendError as exc:
             if _wrong_type(exc):
@@ -151,6 +170,8 @@ class SyncRedisBackend:
         if not keys:
             return []
         if not self._sharded:
+            if self.reader is not None:
+                return cast("list[bytes | None]", self._read("MGET", *keys))
             return cast("list[bytes | None]", self._send("MGET", *keys))
         # One MGET per hash slot, all in one pipeline (one round trip per node).
         groups = list(self.keyspace.by_slot(keys).values())
@@ -437,3 +458,5 @@ class SyncRedisBackend:
 
     def close(self) -> None:
         self.client.close()
+        if self.reader is not None:
+            self.reader.close()

@@ -38,10 +38,13 @@ __all__ = [
     "LazyCluster",
     "abandon",
     "async_client",
+    "async_client_for",
+    "async_reader_for",
     "client_for",
     "listener_connector",
     "pool_size",
     "pool_timeout",
+    "reader_for",
     "sync_client",
 ]
 
@@ -288,6 +291,20 @@ def async_client_for(settings: BackendSettings) -> Any:
     if settings.topology == "sentinel":
         return _sentinel_master_async(settings)
     return async_client(settings.redis_kwargs)
+
+
+def reader_for(settings: BackendSettings) -> Any:
+    """The sync client for reads from replicas (Sentinel with read_from_replicas), or None;
+    a cluster client picks replicas by itself."""
+    if settings.topology == "sentinel" and settings.read_from_replicas:
+        return _sentinel_master_sync(settings, replica=True)
+    return None
+
+
+def async_reader_for(settings: BackendSettings) -> Any:
+    if settings.topology == "sentinel" and settings.read_from_replicas:
+        return _sentinel_master_async(settings, replica=True)
+    return None
 
 
 def listener_connector(settings: BackendSettings, cluster: Callable[[], LazyCluster]) -> Any:
