@@ -162,7 +162,10 @@ def test_a_slot_moved_while_callers_run_loses_no_invalidation(
         slot = hash_slot(keys[0])
         with doomed_cluster.cluster_client() as cluster:
             source = cluster.get_node_from_key(keys[0])
-            target = next(n for n in cluster.get_primaries() if n.name != source.name)
+            alive = {server.port for server in doomed_cluster.alive()}
+            target = next(
+                n for n in cluster.get_primaries() if n.name != source.name and int(n.port) in alive
+            )
         errors: list[BaseException] = []
         stop = threading.Event()
 
