@@ -54,7 +54,7 @@ class LocalCluster:
         return redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
 
     def cluster_client(self) -> redis.RedisCluster:
-        return redis.RedisCluster(host="127.0.0.1", port=self.servers[0].port)
+        return redis.RedisCluster(host="127.0.0.1", port=self.alive()[0].port)
 
     def alive(self) -> list[RedisServer]:
         return [s for s in self.servers if s.process.poll() is None]
