@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import pickle
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ import redmemo
 from benchmarks._harness import Result, interleave, report
 from benchmarks.bench_seams import VALUE, _rounds
 from tests.support.cluster import LocalCluster, start_cluster
+from tests.support.spawn import collect, spawn
 
 RAW = "raw RedisCluster GET + pickle.loads"
 ARAW = "raw asyncio RedisCluster GET + pickle.loads"
@@ -127,6 +129,24 @@ def tag_invalidation(cluster: LocalCluster, sizes: tuple[int, ...]) -> None:
             )
 
 
+def stampede(cluster: LocalCluster, mode: str) -> None:
+    """4 processes x 8 callers on one cold key, through the cluster."""
+    namespace = f"stampede-{mode}-{time.time_ns()}"
+    body_seconds = 0.5
+    start_at = time.time() + 3.0
+    processes = [spawn(cluster.url, namespace, mode, start_at, body_seconds) for _ in range(4)]
+    reports = [collect(p) for p in processes]
+    with cluster.cluster_client() as client:
+        executions = int(client.get(f"{namespace}:executions") or 0)
+    latencies = [t for r in reports for t in r["latencies"]]
+    print(
+        f"\ncold stampede on the cluster, 4 processes x 8 {mode}: {executions} execution(s) "
+        f"for {len(latencies)} callers; slowest caller {max(latencies) * 1000:.1f} ms = body "
+        f"{body_seconds * 1000:.0f} ms + {(max(latencies) - body_seconds) * 1000:.1f} ms; "
+        f"median {statistics.median(latencies) * 1000:.1f} ms"
+    )
+
+
 def memory_per_entry(cluster: LocalCluster, count: int = 2000) -> None:
     data = pickle.dumps(VALUE)
     client = cluster.cluster_client()
@@ -154,6 +174,8 @@ def main() -> None:
         print(f"redmemo from {redmemo.__file__}; cluster {cluster.url}")
         hit_latency(cluster)
         commands_per_call(cluster)
+        stampede(cluster, "threads")
+        stampede(cluster, "tasks")
         sizes = (10, 1000, 10_000, 100_000) if "--large" in sys.argv else (10, 1000, 10_000)
         tag_invalidation(cluster, sizes)
         memory_per_entry(cluster)
