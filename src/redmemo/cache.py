@@ -35,6 +35,7 @@ from .events import Hook, Hooks
 from .observe.logs import LogHook
 from .observe.shared_stats import SharedStats
 from .observe.stats import StatsHook, merge
+from .plugins import COMMANDS, EventAdapter, PluginList, async_wrapper, sync_wrapper
 from .runtime import Runtime
 
 __all__ = ["Cache"]
@@ -93,6 +94,7 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
         background_workers: int = 4,
         share_stats: Duration | None = None,
         hooks: Iterable[Hook] = (),
+        plugins: Iterable[Any] = (),
         breaker: bool | Breaker | None = None,
         invalidation: str = "raise",
     ) -> None:
@@ -154,6 +156,9 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
         self.breaker = self._make_breaker(breaker, family.kind)
         self._runtime.attach(Stack(family, self._layers()))
         self._functions: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._plugin_hooks: list[EventAdapter] = []
+        self.plugins = PluginList(plugins, self._wire_plugins)
+        self._wire_plugins()
         self._shared_stats = SharedStats(
             self.keyspace,
             self._stats_client,
@@ -229,6 +234,28 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
         if self._hooks.timed and not timed:
             assert self._runtime.stack is not None
             self._runtime.stack.relayer(self._layers())
+
+    def _wire_plugins(self) -> None:
+        """Put the plugins around the commands they care about, and nothing around the
+        others (a command with no plugin is the class's own method, at no cost)."""
+        plugins = list(self.plugins)
+        for command in COMMANDS:
+            for name, wrap in ((command, sync_wrapper), ("a" + command, async_wrapper)):
+                self.__dict__.pop(name, None)
+                wrapped = wrap(self, command, getattr(self, name), plugins)
+                if wrapped is not None:
+                    self.__dict__[name] = wrapped
+        for adapter in self._plugin_hooks:
+            self._hooks.remove(adapter)
+        self._plugin_hooks = []
+        for plugin in plugins:
+            bind = getattr(plugin, "bind", None)
+            if callable(bind):
+                bind(self)
+            if callable(getattr(plugin, "on_event", None)):
+                adapter = EventAdapter(plugin)
+                self._plugin_hooks.append(adapter)
+                self.add_hook(adapter)
 
     def full_key(self, key: str) -> str:
         """The backend key that ``key`` is stored under."""

@@ -239,6 +239,16 @@ class Hooks:
         primary = self.primary
         self.direct = frozenset(t for t in EVENT_TYPES if self._route(t) == (primary,))
 
+    def remove(self, hook: Hook) -> None:
+        """Stop sending events to ``hook`` (one registration of it)."""
+        hooks = list(self.all)
+        hooks.remove(hook)
+        self.all = tuple(hooks)
+        self.timed = any(getattr(h, "wants_timings", False) for h in hooks)
+        self._routes = {}
+        primary = self.primary
+        self.direct = frozenset(t for t in EVENT_TYPES if self._route(t) == (primary,))
+
     def _route(self, kind: type) -> tuple[Hook, ...]:
         route = tuple(h for h in self.all if issubclass(kind, getattr(h, "wants_events", object)))
         self._routes[kind] = route

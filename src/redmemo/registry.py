@@ -25,8 +25,18 @@ __all__ = ["CacheRegistry", "caches"]
 _OPTIONS = frozenset(inspect.signature(Cache.__init__).parameters) - {"self"}
 
 
+def _copied(value: Any) -> Any:
+    """Containers copied all the way down (changing a returned configuration must not
+    change the registry's); other objects (hooks, plugins, clocks) are shared as they are."""
+    if isinstance(value, Mapping):
+        return {k: _copied(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return type(value)(_copied(v) for v in value)
+    return value
+
+
 def _public(options: Mapping[str, Any]) -> dict[str, Any]:
-    shown = dict(options)
+    shown: dict[str, Any] = _copied(options)
     for name in ("password", "secret", "ssl_password"):
         if shown.get(name) is not None:
             shown[name] = "***"
