@@ -140,6 +140,7 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
         self._hooks = Hooks([LogHook(repr(self))], primary=stats)
         for hook in hooks:
             self._hooks.add(hook)
+            _bind(hook, self)
         self._runtime = Runtime(
             self.keyspace,
             codec,
@@ -231,6 +232,7 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
         """Send every event from now on to ``hook`` as well."""
         timed = self._hooks.timed
         self._hooks.add(hook)
+        _bind(hook, self)
         if self._hooks.timed and not timed:
             assert self._runtime.stack is not None
             self._runtime.stack.relayer(self._layers())
@@ -249,9 +251,7 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
             self._hooks.remove(adapter)
         self._plugin_hooks = []
         for plugin in plugins:
-            bind = getattr(plugin, "bind", None)
-            if callable(bind):
-                bind(self)
+            _bind(plugin, self)
             if callable(getattr(plugin, "on_event", None)):
                 adapter = EventAdapter(plugin)
                 self._plugin_hooks.append(adapter)
@@ -340,3 +340,10 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _bind(hook: Hook, cache: Cache) -> None:
+    """A hook or plugin with a ``bind(cache)`` method learns which cache it serves."""
+    bind = getattr(hook, "bind", None)
+    if callable(bind):
+        bind(cache)

@@ -42,6 +42,7 @@ __all__ = [
     "Stale",
     "Takeover",
     "Wait",
+    "Waited",
 ]
 
 logger = logging.getLogger("redmemo")
@@ -106,6 +107,17 @@ class Wait(NamedTuple):
     key: str
     args: tuple[Any, ...] = ()
     kwargs: dict[str, Any] = _NO_KWARGS
+
+
+class Waited(NamedTuple):
+    """A wait ended: the value arrived, or the caller gave up and went on (``duration``
+    is the time spent waiting, in seconds)."""
+
+    function: str
+    key: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = _NO_KWARGS
+    duration: float = 0.0
 
 
 class Takeover(NamedTuple):
@@ -181,6 +193,7 @@ Event = (
     | Fill
     | Refresh
     | Wait
+    | Waited
     | Takeover
     | Overtaken
     | Failure
@@ -198,6 +211,7 @@ EVENT_TYPES: tuple[type, ...] = (
     Fill,
     Refresh,
     Wait,
+    Waited,
     Takeover,
     Overtaken,
     Failure,

@@ -35,6 +35,7 @@ from ..events import (
     Stale,
     Takeover,
     Wait,
+    Waited,
 )
 from ..keydesign.bound import BoundCachedFunction
 from ..keydesign.design import Design
@@ -246,13 +247,24 @@ class AsyncCachedFunction(Generic[P, T]):
     ) -> T:
         """Wait for this process's computation of ``key`` (bounded by wait_timeout)."""
         self._emit(Wait(self.stats_name, key, args, kwargs))
+        began = time.monotonic()
         try:
             shared: Any = await AsyncCompat.wait(flight, self.options.wait_timeout)
             return shared  # type: ignore[no-any-return]
         except TimeoutError:
+            self._waited(key, args, kwargs, began)
+            began = 0.0
             return await self._fallback(key, args, kwargs, fallback)
         except Abandoned:
+            self._waited(key, args, kwargs, began)
+            began = 0.0
             return await self._get_or_compute(key, args, kwargs)
+        finally:
+            if began:
+                self._waited(key, args, kwargs, began)
+
+    def _waited(self, key: str, args: Any, kwargs: Any, began: float) -> None:
+        self._emit(Waited(self.stats_name, key, args, kwargs, time.monotonic() - began))
 
     async def _fallback(self, key: str, args: Any, kwargs: Any, fallback: Entry | None) -> T:
         """Waited long enough: compute without the lease, once per key in this process
@@ -287,6 +299,7 @@ class AsyncCachedFunction(Generic[P, T]):
         token = new_token()
         deadline = time.monotonic() + options.wait_timeout
         held_before = False
+        waiting_since = 0.0  # when this caller began to wait for another's fill
         force = fallback is not None  # an entry exists but is unusable: replace it
         # Registered before asking for the lease: a result stored after that answer must
         # find us listening.
@@ -314,6 +327,8 @@ class AsyncCachedFunction(Generic[P, T]):
                     # answers with that entry.
                     continue
                 self._emit(Wait(self.stats_name, key, args, kwargs))
+                if not waiting_since:
+                    waiting_since = time.monotonic()
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return await self._fallback(key, args, kwargs, fallback)
@@ -338,6 +353,8 @@ class AsyncCachedFunction(Generic[P, T]):
             raise
         finally:
             runtime.waiters.discard(key, waiter)
+            if waiting_since:
+                self._waited(key, args, kwargs, waiting_since)
 
     async def _compute(
         self,
