@@ -37,7 +37,7 @@ def test_events_become_counters_and_histograms(make_cache: Any) -> None:
     load(1)
     load(1)
     load(2)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="-1"):
         load(-1)
     samples = _scrape(registry)
     labels = '{cache="prom",function="load"}'
