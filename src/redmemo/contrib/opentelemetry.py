@@ -1,0 +1,152 @@
+"""OpenTelemetry traces and metrics for a cache: ``Cache(url, hooks=[OpenTelemetryHook()])``.
+
+Needs ``opentelemetry-api`` (``pip install redmemo[opentelemetry]``) and, to export
+anything, an SDK configured by the application. The providers default to the global ones.
+
+Traces:
+  * a span per computation stored, ``redmemo fill <function>`` (``redmemo refresh
+    <function>`` when it refreshed a stale or explicit value), covering the function's
+    run, a child of the span current when the value was stored;
+  * on the caller's current span, the attribute ``redmemo.cache.result``: ``hit``,
+    ``stale`` or ``miss``, and ``redmemo.function``.
+Metrics mirror the Prometheus hook's: counters ``redmemo.hits``, ``redmemo.stale``,
+``redmemo.misses``, ``redmemo.fills``, ``redmemo.refreshes``, ``redmemo.waits``,
+``redmemo.takeovers``, ``redmemo.overtaken``, ``redmemo.failures``, ``redmemo.defaults``,
+``redmemo.backend.errors``, ``redmemo.breaker.transitions`` (attribute ``state``); histograms
+(seconds) ``redmemo.compute.duration``, ``redmemo.wait.duration`` and
+``redmemo.backend.operation.duration`` (attribute ``db.operation.name``).
+
+Attributes follow the semantic conventions for database clients where they apply:
+``db.system.name`` (``redis``, or ``other`` for the memory backend), ``db.namespace``
+(the Redis database index), ``db.operation.name`` (the backend operation); redmemo's own
+are ``redmemo.namespace`` (the cache's namespace) and ``redmemo.function``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from opentelemetry import metrics, trace
+
+from ..events import (
+    BackendFailure,
+    BreakerClosed,
+    BreakerOpened,
+    CommandTiming,
+    Default,
+    Event,
+    Failure,
+    Fill,
+    Hit,
+    Miss,
+    Overtaken,
+    Refresh,
+    Stale,
+    Takeover,
+    Wait,
+    Waited,
+)
+
+__all__ = ["OpenTelemetryHook"]
+
+_COUNTED = {
+    Hit: ("redmemo.hits", "Fresh values served from the cache."),
+    Stale: ("redmemo.stale", "Stale values served while one refresh runs."),
+    Miss: ("redmemo.misses", "Calls that found no usable value."),
+    Fill: ("redmemo.fills", "Computed values stored."),
+    Refresh: ("redmemo.refreshes", "Refreshes started."),
+    Wait: ("redmemo.waits", "Callers that waited for another caller's computation."),
+    Takeover: ("redmemo.takeovers", "Leases taken over from a holder that went quiet."),
+    Overtaken: ("redmemo.overtaken", "Computed values not stored: invalidated meanwhile."),
+    Failure: ("redmemo.failures", "Calls whose function raised, or whose value was not stored."),
+    Default: ("redmemo.defaults", "Misses answered at once by the default."),
+    BackendFailure: ("redmemo.backend.errors", "Backend failures; the function ran uncached."),
+}
+_RESULT = {Hit: "hit", Stale: "stale", Miss: "miss"}
+
+
+class OpenTelemetryHook:
+    """A hook that turns a cache's events into OpenTelemetry spans and metrics."""
+
+    wants_timings = True  # the backend operation histogram
+
+    def __init__(self, tracer_provider: Any = None, meter_provider: Any = None) -> None:
+        self._tracer = trace.get_tracer("redmemo", tracer_provider=tracer_provider)
+        meter = metrics.get_meter("redmemo", meter_provider=meter_provider)
+        self._counters = {
+            kind: meter.create_counter(name, unit="1", description=doc)
+            for kind, (name, doc) in _COUNTED.items()
+        }
+        self._breaker = meter.create_counter(
+            "redmemo.breaker.transitions", unit="1", description="Circuit breaker transitions."
+        )
+        self._compute = meter.create_histogram(
+            "redmemo.compute.duration", unit="s", description="The function's run, per fill."
+        )
+        self._wait = meter.create_histogram(
+            "redmemo.wait.duration", unit="s", description="Time callers waited for a fill."
+        )
+        self._operation = meter.create_histogram(
+            "redmemo.backend.operation.duration",
+            unit="s",
+            description="Each backend operation.",
+        )
+        self._base: dict[str, Any] = {"db.system.name": "other", "redmemo.namespace": ""}
+        self._refreshing: set[str] = set()  # keys whose next fill is a refresh
+
+    def bind(self, cache: Any) -> None:
+        """Told by the cache it is added to: the attributes that name it."""
+        base: dict[str, Any] = {"redmemo.namespace": str(cache.namespace)}
+        settings = cache.settings
+        if settings.kind == "redis":
+            base["db.system.name"] = "redis"
+            base["db.namespace"] = str(settings.redis_kwargs.get("db", 0))
+        else:
+            base["db.system.name"] = "other"
+        self._base = base
+
+    def __call__(self, event: Event) -> None:
+        base = self._base
+        if isinstance(event, CommandTiming):
+            attributes = {**base, "db.operation.name": event.operation}
+            self._operation.record(event.duration, attributes)
+            return
+        if isinstance(event, Waited):
+            self._wait.record(event.duration, {**base, "redmemo.function": event.function})
+            return
+        if isinstance(event, (BreakerOpened, BreakerClosed)):
+            state = "open" if isinstance(event, BreakerOpened) else "closed"
+            self._breaker.add(1, {**base, "state": state})
+            return
+        kind = type(event)
+        counter = self._counters.get(kind)
+        if counter is None:
+            return
+        function = getattr(event, "function", None) or ""
+        attributes = {**base, "redmemo.function": function}
+        counter.add(1, attributes)
+        result = _RESULT.get(kind)
+        if result is not None:
+            span = trace.get_current_span()
+            if span.is_recording():
+                span.set_attribute("redmemo.cache.result", result)
+                span.set_attribute("redmemo.function", function)
+        elif isinstance(event, Refresh):
+            self._refreshing.add(event.key)
+        elif isinstance(event, Fill):
+            self._compute.record(event.duration, attributes)
+            self._span(event, attributes)
+
+    def _span(self, event: Fill, attributes: dict[str, Any]) -> None:
+        """The fill's span, after the fact: it ends now and began ``duration`` ago."""
+        verb = "refresh" if event.key in self._refreshing else "fill"
+        self._refreshing.discard(event.key)
+        end = time.time_ns()
+        start = end - int(event.duration * 1e9)
+        span = self._tracer.start_span(
+            f"redmemo {verb} {event.function}",
+            start_time=start,
+            attributes={**attributes, "db.operation.name": verb},
+        )
+        span.end(end_time=end)
