@@ -37,9 +37,10 @@ from .serializers import (
     resolve_serializer,
     serializer_id,
     serializer_name,
+    serializer_name_of_id,
 )
 
-__all__ = ["HEADER_SIZE", "Entry", "EntryCodec", "is_counter"]
+__all__ = ["HEADER_SIZE", "Entry", "EntryCodec", "Header", "is_counter", "read_header"]
 
 MAGIC = 0xC5
 VERSION = 1
@@ -259,6 +260,44 @@ class EntryCodec:
                 compute,
             ),
         )
+
+
+class Header(NamedTuple):
+    """What an entry says of itself, read without touching its payload (for tools)."""
+
+    kind: str  # "entry", "counter" or "foreign"
+    serializer: str | None = None
+    compression: str | None = None
+    signed: bool = False
+    created: float | None = None
+    refresh_at: float | None = None  # absolute; None: never stale
+    expire_at: float | None = None  # absolute; None: never expires by its own age
+    compute_time: float | None = None
+    version: int | None = None
+
+
+def read_header(raw: bytes) -> Header:
+    """The header of ``raw`` (at least its first :data:`HEADER_SIZE` bytes). Never raises
+    and never unpickles: bytes that are not an envelope read as ``"foreign"``."""
+    if raw[:1] != b"\xc5":
+        return Header("counter" if _COUNTER.fullmatch(raw) else "foreign")
+    if len(raw) < HEADER_SIZE:
+        return Header("foreign")
+    _, version, ser_id, flags, created, refresh, expire, compute = _HEADER.unpack_from(raw)
+    codec = flags & _CODEC_MASK
+    names = {1: "zlib", 2: "lz4", 3: "zstd"}
+    serializer = serializer_name_of_id(ser_id)
+    return Header(
+        "entry",
+        serializer,
+        names.get(codec) if codec else None,
+        bool(flags & _SIGNED),
+        created,
+        created + refresh if refresh > 0.0 else None,
+        created + expire if expire > 0.0 else None,
+        compute,
+        version,
+    )
 
 
 def _reject(reason: str) -> Entry | None:

@@ -206,6 +206,16 @@ class Keyspace:
             return Match(escape_glob(start) + "*}", compile_glob(pattern))
         return Match(escape_glob(start) + pattern + "}", None)
 
+    def index_name(self, index: str) -> str | None:
+        """The tag, function or node name of an index key; None for anything else."""
+        kind = self.kind(index)
+        if kind not in _NAMED_INDEXES:
+            return None
+        rest = index[len(self.prefix) + len(kind) + 2 :]  # after "#<kind>:"
+        if rest.startswith("{") and rest.endswith("}"):
+            return _unescape(rest[1:-1])
+        return None
+
     def kind(self, key: str) -> str | None:
         """What ``key`` is: ``"entry"``, ``"lease"``, ``"wait"``, ``"dep"``, ``"marker"``,
         ``"tag"``, ``"fn"``, ``"node"``, ``"stats"``, or None when it is not ours."""

@@ -226,3 +226,15 @@ def serializer_id(serializer: Serializer) -> int:
 def serializer_name(serializer: Serializer) -> str:
     name = getattr(serializer, "name", None)
     return name if isinstance(name, str) else type(serializer).__name__
+
+
+def serializer_name_of_id(sid: int) -> str:
+    """The name of the built-in serializer with id ``sid``; "custom" for the others."""
+    for name, factory in _BY_NAME.items():
+        try:
+            serializer = factory()
+        except Exception:  # an optional package that is not installed
+            continue
+        if serializer_id(serializer) == sid:
+            return serializer_name(serializer) or name
+    return "custom"
