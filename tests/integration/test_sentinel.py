@@ -69,15 +69,20 @@ def test_a_failover_under_load_gives_no_error_and_no_wrong_value(
                 sentinels.failover()
             sentinels.wait_master_changed(old.port)
             deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                if any(at > started_at + 0.5 for at, _ in list(load.hits)):
-                    break
+            while load.resumed_after(started_at) is None and time.monotonic() < deadline:
+                if not load.outages and time.monotonic() > deadline - 55:
+                    break  # a planned failover may pass without one failed call
                 time.sleep(0.05)
-            resumed = [at for at, _ in list(load.hits) if at > started_at + 0.5]
+            resumed = load.resumed_after(started_at)
+            hits_after = [at for at, _ in list(load.hits) if at > started_at]
         assert load.errors == []
         assert load.wrong == []
-        assert resumed, "no hit after the failover"
-        print(f"\n{how}: {load.calls} calls; hits resumed {min(resumed) - started_at:.2f}s")
+        assert hits_after, "no hit after the failover"
+        if load.outages:
+            assert resumed is not None, "no hit after the failover's outage"
+            print(f"\n{how}: {load.calls} calls; hits resumed {resumed - started_at:.2f}s")
+        else:
+            print(f"\n{how}: {load.calls} calls; no call failed during the failover")
     finally:
         cache.close()
     if how == "kill-master":

@@ -86,13 +86,27 @@ class LocalCluster:
         server.process.wait()
 
     def wait_ok(self, timeout: float = 30.0) -> None:
-        """Until every live node says the cluster is ok and every slot has a master."""
+        """Until every live node says the cluster is ok and every slot has a live master
+        (right after a kill the others still say ok: they have not noticed yet)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if all(self._ok(s.port) for s in self.alive()):
+            alive = self.alive()
+            if all(self._ok(s.port) for s in alive) and self._owners() <= {s.port for s in alive}:
                 return
             time.sleep(0.1)
         raise RuntimeError("the local cluster did not reach cluster_state:ok")
+
+    def _owners(self) -> set[int]:
+        """The ports that every live node names as masters of slots."""
+        owners: set[int] = set()
+        for server in self.alive():
+            try:
+                with self.client(server.port) as client:
+                    ranges = client.execute_command("CLUSTER SLOTS")
+            except redis.RedisError:
+                return {-1}  # not known yet: not settled
+            owners.update(int(entry[2][1]) for entry in ranges)
+        return owners
 
     def _ok(self, port: int) -> bool:
         try:

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 import redmemo
-from redmemo.events import Hit
+from redmemo.events import BackendFailure, Hit
 
 
 class Load:
@@ -21,6 +21,7 @@ class Load:
         self.calls = 0
         self.stop = threading.Event()
         self.hits: list[tuple[float, str]] = []
+        self.outages: list[float] = []  # when a backend failure was seen
         cache.add_hook(self._on_event)
 
         @cache(ttl=600, name="value")
@@ -35,7 +36,17 @@ class Load:
         self.threads = [threading.Thread(target=self._thread, args=(n,)) for n in range(8)]
         self.threads.append(threading.Thread(target=lambda: asyncio.run(self._tasks())))
 
+    def resumed_after(self, since: float, keys: set[str] | None = None) -> float | None:
+        """When hits (on ``keys``) came back after the first failure seen since ``since``."""
+        failed = [at for at in self.outages if at > since]
+        if not failed:
+            return None
+        hits = [at for at, key in self.hits if at > failed[0] and (keys is None or key in keys)]
+        return min(hits) if hits else None
+
     def _on_event(self, event: Any) -> None:
+        if isinstance(event, BackendFailure):
+            self.outages.append(time.monotonic())
         if isinstance(event, Hit):
             self.hits.append((time.monotonic(), event.key))
 
