@@ -32,7 +32,7 @@ from .core.serializers import SerializerSpec, resolve_serializer
 from .decorator import DecoratorMixin
 from .errors import ConfigurationError
 from .events import Hook, Hooks
-from .observe.logs import LogHook
+from .observe.logs import DecisionLog, LogHook
 from .observe.shared_stats import SharedStats
 from .observe.stats import StatsHook, merge
 from .plugins import COMMANDS, EventAdapter, PluginList, async_wrapper, sync_wrapper
@@ -157,6 +157,10 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
         self.breaker = self._make_breaker(breaker, family.kind)
         self._runtime.attach(Stack(family, self._layers()))
         self._functions: weakref.WeakSet[Any] = weakref.WeakSet()
+        wanted = os.environ.get("REDMEMO_LOG_DECISIONS", "").strip()
+        if wanted:
+            names = [n.strip() for n in wanted.split(",") if n.strip() not in ("", "*")]
+            self.add_hook(DecisionLog(names))
         self._plugin_hooks: list[EventAdapter] = []
         self.plugins = PluginList(plugins, self._wire_plugins)
         self._wire_plugins()
@@ -256,6 +260,13 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
                 adapter = EventAdapter(plugin)
                 self._plugin_hooks.append(adapter)
                 self.add_hook(adapter)
+
+    def log_decisions(self, *functions: str) -> None:
+        """Log every decision (hit, stale, miss, lease, wait, fill, ...) for these
+        functions (their ``module.qualname`` or ``name=``), or for all when none is named,
+        at DEBUG on the ``redmemo.decisions.<function>`` loggers. ``REDMEMO_LOG_DECISIONS``
+        (names separated by commas, or ``*``) asks for the same from the environment."""
+        self.add_hook(DecisionLog(functions))
 
     def full_key(self, key: str) -> str:
         """The backend key that ``key`` is stored under."""

@@ -2,11 +2,41 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
+
 from .._log import logger, warn_throttled
 from ..errors import CircuitOpenError
-from ..events import BackendFailure, BreakerClosed, BreakerOpened, Event
+from ..events import (
+    BackendFailure,
+    BreakerClosed,
+    BreakerOpened,
+    Default,
+    Event,
+    Failure,
+    Fill,
+    Hit,
+    Miss,
+    Overtaken,
+    Refresh,
+    Stale,
+    Takeover,
+    Wait,
+    Waited,
+)
 
-__all__ = ["LogHook"]
+_SAID = {
+    Hit: "hit: a fresh value served",
+    Stale: "stale: the old value served, one refresh starts behind it",
+    Miss: "miss: nothing usable; asking for the lease",
+    Refresh: "lease taken: refreshing",
+    Wait: "lease held by another caller: waiting for its value",
+    Takeover: "lease taken over: its holder went quiet",
+    Default: "miss answered by the default; the fill runs behind",
+    Overtaken: "computed, not stored: invalidated or taken over meanwhile",
+}
+
+__all__ = ["DecisionLog", "LogHook"]
 
 
 class LogHook:
@@ -36,3 +66,31 @@ class LogHook:
                 self.where,
                 event.error,
             )
+
+
+class DecisionLog:
+    """Every decision for some functions (or all), at DEBUG on ``redmemo.decisions``
+    (``redmemo.decisions.<function>``, so that logging can narrow it further)."""
+
+    wants_events = (*_SAID, Fill, Failure, Waited)
+
+    def __init__(self, functions: Iterable[str] = ()) -> None:
+        self.functions = frozenset(functions)
+
+    def __call__(self, event: Event) -> None:
+        function = getattr(event, "function", "")
+        if self.functions and function not in self.functions:
+            return
+        log = logging.getLogger(f"redmemo.decisions.{function}")
+        if not log.isEnabledFor(logging.DEBUG):
+            return
+        key = getattr(event, "key", "")
+        if isinstance(event, Fill):
+            said = f"computed in {event.duration:.3f}s and stored"
+        elif isinstance(event, Waited):
+            said = f"waited {event.duration:.3f}s"
+        elif isinstance(event, Failure):
+            said = f"failed: {event.error!r}; nothing stored"
+        else:
+            said = _SAID[type(event)]
+        log.debug("redmemo: %s %s: %s", function, key, said)
