@@ -72,6 +72,7 @@ def test_keys_inspect_and_stats(server_url: str) -> None:
         assert limited.returncode == 0
         assert len(limited.stdout.splitlines()) == 2
         shown = run(server_url, "--json", "inspect", item.key(1), "--value")
+        assert shown.returncode == 0, shown.stderr
         info = json.loads(shown.stdout)
         assert info["serializer"] == "pickle"
         assert info["value"] == "{'x': 1}"

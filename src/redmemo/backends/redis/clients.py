@@ -182,7 +182,7 @@ class LazyCluster:
         self._client: redis.cluster.RedisCluster | None = None
         self._lock = threading.Lock()
 
-    def get(self) -> redis.cluster.RedisCluster:
+    def connected(self) -> redis.cluster.RedisCluster:
         client = self._client
         if client is None:
             with self._lock:
@@ -192,25 +192,25 @@ class LazyCluster:
         return client
 
     def initialize(self) -> LazyCluster:
-        self.get()
+        self.connected()
         return self
 
     def execute_command(self, *args: Any, **kwargs: Any) -> Any:
-        return self.get().execute_command(*args, **kwargs)  # type: ignore[no-untyped-call]
+        return self.connected().execute_command(*args, **kwargs)  # type: ignore[no-untyped-call]
 
     def pipeline(self, transaction: bool = False) -> Any:
-        return self.get().pipeline(transaction=transaction)  # type: ignore[no-untyped-call]
+        return self.connected().pipeline(transaction=transaction)  # type: ignore[no-untyped-call]
 
     def __getattr__(self, name: str) -> Any:
         # The rest of redis-py's API (shared statistics use a few commands).
-        return getattr(self.get(), name)
+        return getattr(self.connected(), name)
 
     def scan_iter(self, match: str, count: int) -> Iterator[Any]:
-        return self.get().scan_iter(match=match, count=count)
+        return self.connected().scan_iter(match=match, count=count)
 
     def nodes(self) -> list[tuple[str, int]]:
         """Every node the client knows of (primaries and replicas)."""
-        nodes = self.get().get_nodes()  # type: ignore[no-untyped-call]
+        nodes = self.connected().get_nodes()  # type: ignore[no-untyped-call]
         return [(node.host, int(node.port)) for node in nodes]
 
     def close(self) -> None:
