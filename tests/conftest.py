@@ -92,6 +92,13 @@ _SERVER_PARAMS = [
 ]
 
 
+@pytest.fixture(params=[_SERVER_PARAMS[0], _SERVER_PARAMS[2]])
+def redis_or_cluster_url(request: pytest.FixtureRequest) -> str:
+    """A Redis server, then a Redis Cluster (for slow tests that Valkey adds nothing to)."""
+    url: str = request.getfixturevalue(URL_FIXTURES[request.param])
+    return url
+
+
 @pytest.fixture(params=_SERVER_PARAMS)
 def server_url(request: pytest.FixtureRequest) -> str:
     """Redis, Valkey, a Redis Cluster and a Valkey cluster in turn."""

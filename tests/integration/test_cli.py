@@ -51,7 +51,8 @@ def _fill(url: str) -> tuple[redmemo.Cache, Any]:
     return cache, item
 
 
-def test_keys_inspect_and_stats(server_url: str) -> None:
+def test_keys_inspect_and_stats(redis_or_cluster_url: str) -> None:
+    server_url = redis_or_cluster_url
     cache, item = _fill(server_url)
     try:
         listed = run(server_url, "keys", "--json", "--tags")
@@ -86,7 +87,8 @@ def test_keys_inspect_and_stats(server_url: str) -> None:
         cache.close()
 
 
-def test_invalidate_and_clear(server_url: str) -> None:
+def test_invalidate_and_clear(redis_or_cluster_url: str) -> None:
+    server_url = redis_or_cluster_url
     cache, _ = _fill(server_url)
     try:
         tag = run(server_url, "invalidate", "--tag", "i:2", "--json")
