@@ -63,14 +63,16 @@ def valkey_cluster() -> Iterator[LocalCluster]:
 
 @pytest.fixture
 def cluster_url(redis_cluster: LocalCluster) -> Iterator[str]:
-    redis_cluster.wait_ok()  # a test before may have failed a master over
+    if len(redis_cluster.alive()) < len(redis_cluster.servers):
+        redis_cluster.wait_ok()  # a test before killed a node: wait for its failover
     yield redis_cluster.url
     redis_cluster.flush()
 
 
 @pytest.fixture
 def valkey_cluster_url(valkey_cluster: LocalCluster) -> Iterator[str]:
-    valkey_cluster.wait_ok()
+    if len(valkey_cluster.alive()) < len(valkey_cluster.servers):
+        valkey_cluster.wait_ok()
     yield valkey_cluster.url
     valkey_cluster.flush()
 
@@ -121,9 +123,13 @@ def _fresh_log_throttle() -> None:
 @pytest.fixture(autouse=True)
 def _collect_garbage_after_each_test() -> Iterator[None]:
     # An unclosed connection warns when it is collected, which, left to chance, happens
-    # during some later test. Collecting here makes the test that leaked it fail.
+    # during some later test. Collecting here makes the test that leaked it fail. What
+    # survives is then frozen (left out of later collections), so that each collection
+    # looks at one test's objects only: a full collection of the whole session's heap
+    # took a tenth of a second, after every one of 1 700 tests.
     yield
     gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture
