@@ -43,6 +43,11 @@ A_PREFIXED = [
     "invalidate_pattern",
     "invalidate_indexes",
     "invalidate_full",
+    "acquire",
+    "release",
+    "extend",
+    "read",
+    "cas",
 ]
 
 RULES: list[tuple[str, str]] = [

@@ -24,13 +24,18 @@ from .errors import (
     ConfigurationError,
     InvalidKeyError,
     InvalidTTLError,
+    LockError,
+    LockNotOwnedError,
+    LockTimeoutError,
     NotACounterError,
+    OptimisticLockError,
     RecursiveCallError,
     RedmemoError,
     SerializationError,
     UnstableKeyError,
 )
 from .keydesign.nodes import Field, Node, NodeManager
+from .locks import Lock, OptimisticLock
 from .registry import CacheRegistry, caches
 
 __version__ = "0.1.0"
@@ -55,9 +60,15 @@ __all__ = [
     "InvalidKeyError",
     "InvalidTTLError",
     "JsonSerializer",
+    "Lock",
+    "LockError",
+    "LockNotOwnedError",
+    "LockTimeoutError",
     "Missing",
     "MsgpackSerializer",
     "NotACounterError",
+    "OptimisticLock",
+    "OptimisticLockError",
     "RecursiveCallError",
     "PairSerializer",
     "PickleSerializer",

@@ -32,6 +32,7 @@ from .core.serializers import SerializerSpec, resolve_serializer
 from .decorator import DecoratorMixin
 from .errors import ConfigurationError
 from .events import Hook, Hooks
+from .locks import Lock, OptimisticLock
 from .observe.logs import DecisionLog, LogHook
 from .observe.shared_stats import SharedStats
 from .observe.stats import StatsHook, merge
@@ -260,6 +261,25 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
                 adapter = EventAdapter(plugin)
                 self._plugin_hooks.append(adapter)
                 self.add_hook(adapter)
+
+    def lock(
+        self,
+        name: str,
+        ttl: Duration = 30,
+        *,
+        blocking: bool = True,
+        blocking_timeout: Duration | None = None,
+    ) -> Lock:
+        """A lock held by one holder at a time, as a sync or async context manager (see
+        :mod:`redmemo.locks`): ``with cache.lock("nightly", ttl=60) as lock: ...``.
+        Entering raises :class:`LockTimeoutError` when it is not acquired in time."""
+        return Lock(self, name, ttl, blocking, blocking_timeout)
+
+    def optimistic_lock(
+        self, key: str, ttl: Duration | None = None, *, serializer: SerializerSpec | None = None
+    ) -> OptimisticLock:
+        """Read ``key``; ``lock.cas(value)`` writes only if nobody changed it meanwhile."""
+        return OptimisticLock(self, key, ttl, serializer)
 
     def log_decisions(self, *functions: str) -> None:
         """Log every decision (hit, stale, miss, lease, wait, fill, ...) for these

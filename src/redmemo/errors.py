@@ -12,7 +12,11 @@ __all__ = [
     "ConfigurationError",
     "InvalidKeyError",
     "InvalidTTLError",
+    "LockError",
+    "LockNotOwnedError",
+    "LockTimeoutError",
     "NotACounterError",
+    "OptimisticLockError",
     "RecursiveCallError",
     "RedmemoError",
     "SerializationError",
@@ -59,3 +63,22 @@ class BackendError(RedmemoError):
 
 class CircuitOpenError(BackendError):
     """The circuit breaker is open: the backend was not asked (it failed just before)."""
+
+
+class LockError(RedmemoError):
+    """A lock could not be taken, kept or given back."""
+
+
+class LockTimeoutError(LockError, TimeoutError):
+    """The lock was not acquired within ``blocking_timeout`` (or at once, when not
+    blocking)."""
+
+
+class LockNotOwnedError(LockError):
+    """Releasing or extending a lock this holder does not hold (any more: its ``ttl``
+    ran out, and another may hold it now)."""
+
+
+class OptimisticLockError(LockError):
+    """``cas()`` found the value changed since the optimistic lock read it: nothing was
+    written."""

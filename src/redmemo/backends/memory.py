@@ -468,6 +468,43 @@ class MemoryBackend:
                 store.flags[key] = expires_at
             return True
 
+    # -- locks ------------------------------------------------------------------------------
+
+    def lock(self, key: str, fence: str, token: bytes, ttl_ms: int) -> int:
+        store = self.store
+        with store.lock:
+            now = store.clock()
+            item = store.live(key, now)
+            if item is not None:
+                if item[0] != token:
+                    return 0
+                counted = store.live(fence, now)
+                return int(counted[0]) if counted is not None else 0
+            store.put(key, token, now + ttl_ms / 1000.0)
+            counted = store.live(fence, now)
+            number = (int(counted[0]) if counted is not None else 0) + 1
+            store.put(fence, str(number).encode(), _INF)
+            return number
+
+    def unlock(self, key: str, token: bytes) -> bool:
+        store = self.store
+        with store.lock:
+            item = store.live(key, store.clock())
+            if item is None or item[0] != token:
+                return False
+            del store.data[key]
+            return True
+
+    def relock(self, key: str, token: bytes, ttl_ms: int) -> bool:
+        store = self.store
+        with store.lock:
+            now = store.clock()
+            item = store.live(key, now)
+            if item is None or item[0] != token:
+                return False
+            store.put(key, token, now + ttl_ms / 1000.0)
+            return True
+
     def invalidate(self, keys: Sequence[str], indexes: Sequence[str] = ()) -> int:
         store = self.store
         space = self.keyspace
@@ -586,6 +623,15 @@ class AsyncMemoryBackend:
         ttl_ms: int | None = None,
     ) -> Lease:
         return self.sync.lease(key, token, lease_ms, mode, indexes, ttl_ms)
+
+    async def lock(self, key: str, fence: str, token: bytes, ttl_ms: int) -> int:
+        return self.sync.lock(key, fence, token, ttl_ms)
+
+    async def unlock(self, key: str, token: bytes) -> bool:
+        return self.sync.unlock(key, token)
+
+    async def relock(self, key: str, token: bytes, ttl_ms: int) -> bool:
+        return self.sync.relock(key, token, ttl_ms)
 
     async def store_leased(
         self,

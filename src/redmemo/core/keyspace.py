@@ -182,6 +182,14 @@ class Keyspace:
         """When ``index`` was last invalidated (server microseconds); same slot."""
         return index + ":inv"
 
+    def lock(self, name: str) -> str:
+        """The key of the lock called ``name`` (``cache.lock(name)``)."""
+        return f"{self.prefix}#lock:{{{_escape(name)}}}"
+
+    def fence(self, name: str) -> str:
+        """The fencing counter of the lock ``name``: same slot, never cleared."""
+        return f"{self.prefix}#fence:{{{_escape(name)}}}"
+
     def stats_of(self, name: str) -> str:
         return f"{self.stats}:{{{_escape(name)}}}"
 
@@ -229,7 +237,7 @@ class Keyspace:
         if rest.endswith(":inv"):
             return "marker"
         name = rest[1:].split(":", 1)[0]
-        if name in ("lease", "wait", "dep", "tag", "fn", "node", "stats"):
+        if name in ("lease", "wait", "dep", "tag", "fn", "node", "stats", "lock", "fence"):
             return name
         return None
 

@@ -99,6 +99,15 @@ class AsyncLayer:
     async def extend(self, key: str, token: bytes, lease_ms: int) -> bool:
         return await self.call("extend", self.inner.extend, key, token, lease_ms)
 
+    async def lock(self, key: str, fence: str, token: bytes, ttl_ms: int) -> int:
+        return await self.call("lock", self.inner.lock, key, fence, token, ttl_ms)
+
+    async def unlock(self, key: str, token: bytes) -> bool:
+        return await self.call("unlock", self.inner.unlock, key, token)
+
+    async def relock(self, key: str, token: bytes, ttl_ms: int) -> bool:
+        return await self.call("relock", self.inner.relock, key, token, ttl_ms)
+
     async def invalidate(self, keys: Sequence[str], indexes: Sequence[str] = ()) -> int:
         return await self.call("invalidate", self.inner.invalidate, keys, indexes)
 

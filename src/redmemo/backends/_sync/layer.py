@@ -100,6 +100,15 @@ class SyncLayer:
     def extend(self, key: str, token: bytes, lease_ms: int) -> bool:
         return self.call("extend", self.inner.extend, key, token, lease_ms)
 
+    def lock(self, key: str, fence: str, token: bytes, ttl_ms: int) -> int:
+        return self.call("lock", self.inner.lock, key, fence, token, ttl_ms)
+
+    def unlock(self, key: str, token: bytes) -> bool:
+        return self.call("unlock", self.inner.unlock, key, token)
+
+    def relock(self, key: str, token: bytes, ttl_ms: int) -> bool:
+        return self.call("relock", self.inner.relock, key, token, ttl_ms)
+
     def invalidate(self, keys: Sequence[str], indexes: Sequence[str] = ()) -> int:
         return self.call("invalidate", self.inner.invalidate, keys, indexes)
 

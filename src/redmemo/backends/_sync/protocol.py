@@ -82,6 +82,19 @@ class SyncBackend(Protocol):
         """Give a lease we still hold ``lease_ms`` more; False if it is gone or another's."""
         ...
 
+    def lock(self, key: str, fence: str, token: bytes, ttl_ms: int) -> int:
+        """Take the lock ``key`` for ``token``: its fencing token (``fence`` counts every
+        acquisition), or 0 when another holds it."""
+        ...
+
+    def unlock(self, key: str, token: bytes) -> bool:
+        """Give back the lock if ``token`` holds it; False if it had run out."""
+        ...
+
+    def relock(self, key: str, token: bytes, ttl_ms: int) -> bool:
+        """Give the lock ``ttl_ms`` more from now if ``token`` holds it."""
+        ...
+
     def invalidate(self, keys: Sequence[str], indexes: Sequence[str] = ()) -> int:
         """Drop entries (with their leases and their dependents) and every member of
         ``indexes``; fills already running cannot store. Returns entries that existed."""

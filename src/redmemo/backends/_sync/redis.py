@@ -55,7 +55,9 @@ def _failed(command: str, exc: Exception, writes: bool = False) -> BackendError:
 
 # Commands that are safe to send twice: reads, and scripts that recognise a repetition
 # (a lease request finds its own token; a registration or a release is idempotent).
-_REPEATABLE_SCRIPTS = frozenset({"lease", "register", "release", "extend"})
+_REPEATABLE_SCRIPTS = frozenset(
+    {"lease", "register", "release", "extend", "lock", "unlock", "relock"}
+)
 
 
 def _text(key: bytes | str) -> str:
@@ -395,6 +397,15 @@ class SyncRedisBackend:
     def extend(self, key: str, token: bytes, lease_ms: int) -> bool:
         return bool(self._script("extend", self._triple(key), [token, lease_ms]))
 
+    def lock(self, key: str, fence: str, token: bytes, ttl_ms: int) -> int:
+        return int(self._script("lock", [key, fence], [token, ttl_ms]))
+
+    def unlock(self, key: str, token: bytes) -> bool:
+        return bool(self._script("unlock", [key], [token]))
+
+    def relock(self, key: str, token: bytes, ttl_ms: int) -> bool:
+        return bool(self._script("relock", [key], [token, ttl_ms]))
+
     def invalidate(self, keys: Sequence[str], indexes: Sequence[str] = ()) -> int:
         """Entries and their dependents' index, slot by slot; then the members found."""
         space = self.keyspace
@@ -441,7 +452,9 @@ class SyncRedisBackend:
                 entries.add(key)
             elif kind in ("lease", "wait"):
                 entries.add(cast(str, space.entry_of(key)))
-            elif kind is not None:  # ours; a key of another application's stays
+            elif kind not in (None, "lock", "fence"):
+                # Ours (another application's keys stay). Locks and their fencing
+                # counters stay too: clearing a cache must not let a second holder in.
                 others.append(key)
         removed = self._drop(entries)
         self.delete(others)

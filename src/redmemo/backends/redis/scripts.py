@@ -22,5 +22,16 @@ def _load(name: str) -> Script:
 
 SCRIPTS = {
     name: _load(name)
-    for name in ("lease", "register", "store", "release", "extend", "invalidate", "replace")
+    for name in (
+        "lease",
+        "register",
+        "store",
+        "release",
+        "extend",
+        "invalidate",
+        "replace",
+        "lock",
+        "unlock",
+        "relock",
+    )
 }
