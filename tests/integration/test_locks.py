@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -22,9 +23,11 @@ def test_one_holder_at_a_time_with_growing_fencing_tokens(make_cache: Any) -> No
     assert first.acquire()
     other = cache.lock("job", ttl=30, blocking=False)
     assert not other.acquire()
-    with pytest.raises(redmemo.LockTimeoutError, match="'job' was not acquired"):
-        with cache.lock("job", ttl=30, blocking_timeout=0.05):
-            pass
+    with (
+        pytest.raises(redmemo.LockTimeoutError, match="'job' was not acquired"),
+        cache.lock("job", ttl=30, blocking_timeout=0.05),
+    ):
+        pass
     token = first.fencing_token
     first.release()
     assert not first.owned
@@ -152,7 +155,7 @@ def test_four_processes_of_eight_threads_exclude_each_other(redis_or_cluster_url
     seen = [seen for seen, _ in sorted(records)]
     assert seen == list(range(320))  # each value of the counter seen by one holder
     tokens = [token for _, token in sorted(records)]
-    assert all(a < b for a, b in zip(tokens, tokens[1:], strict=False))  # strictly growing
+    assert all(a < b for a, b in itertools.pairwise(tokens))  # strictly growing
 
 
 @pytest.mark.slow
