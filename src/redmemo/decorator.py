@@ -7,7 +7,9 @@ import weakref
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
+from ._async.batch import AsyncBatchFunction
 from ._async.function import AsyncCachedFunction
+from ._sync.batch import SyncBatchFunction
 from ._sync.function import SyncCachedFunction
 from .core.durations import Duration
 from .core.identity import Identity
@@ -133,6 +135,32 @@ class DecoratorMixin:
         self._functions.add(wrapped)
         self._function_added()
         return wrapped
+
+    def multi_cached(self, param: str, /, **options: Any) -> Callable[[Callable[..., Any]], Any]:
+        """Cache a function of many ids id by id: ``@cache.multi_cached("ids", ttl=60)``
+        on ``def load(ids, ...) -> dict[id, value]``. Takes the options of ``@cache``
+        (``ttl``, ``refresh``, ``tags``, ``key``, ``lease``, ``wait_timeout``, ``name``,
+        ...), applied to each id as to a call with that one id; see
+        :mod:`redmemo._async.batch`."""
+        if not isinstance(param, str) or not param:
+            raise ConfigurationError("multi_cached takes the name of the ids parameter")
+        for refused in ("depends_on", "wait", "default", "early"):
+            if refused in options:
+                raise ConfigurationError(f"multi_cached does not take {refused}=")
+
+        def decorate(fn: Callable[..., Any]) -> Any:
+            if param not in inspect.signature(fn).parameters:
+                raise ConfigurationError(
+                    f"{getattr(fn, '__qualname__', fn)} has no parameter {param!r} to take ids"
+                )
+            inner = self(fn, **options)
+            if isinstance(inner, AsyncCachedFunction):
+                batch: Any = AsyncBatchFunction(inner, param)
+                _mark_coroutine_function(batch)
+                return batch
+            return SyncBatchFunction(inner, param)
+
+        return decorate
 
     def _claim(self, identity: Identity, fn: Callable[..., Any]) -> None:
         """Refuse a second, different callable whose keys would be this one's."""

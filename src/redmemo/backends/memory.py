@@ -21,7 +21,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..coordination.leases import Lease, LeaseMode, LeaseStatus, Notice
+from ..coordination.leases import (
+    Lease,
+    LeaseMode,
+    LeaseRequest,
+    LeaseStatus,
+    Notice,
+    StoreRequest,
+)
 from ..core.glob import compile_glob
 from ..core.keyspace import Keyspace
 from ..errors import NotACounterError
@@ -443,6 +450,14 @@ class MemoryBackend:
         marker = self.store.markers.get(index)
         return marker is not None and marker[1] > now and marker[0] >= started_us
 
+    def lease_many(self, requests: Sequence[LeaseRequest]) -> list[Lease]:
+        return [
+            self.lease(r.key, r.token, r.lease_ms, r.mode, r.indexes, r.ttl_ms) for r in requests
+        ]
+
+    def store_many(self, requests: Sequence[StoreRequest]) -> list[bool]:
+        return [self.store_leased(r.key, r.token, r.entry, r.ttl_ms) for r in requests]
+
     def release(self, key: str, token: bytes) -> None:
         store = self.store
         with store.lock:
@@ -623,6 +638,12 @@ class AsyncMemoryBackend:
         ttl_ms: int | None = None,
     ) -> Lease:
         return self.sync.lease(key, token, lease_ms, mode, indexes, ttl_ms)
+
+    async def lease_many(self, requests: Sequence[LeaseRequest]) -> list[Lease]:
+        return self.sync.lease_many(requests)
+
+    async def store_many(self, requests: Sequence[StoreRequest]) -> list[bool]:
+        return self.sync.store_many(requests)
 
     async def lock(self, key: str, fence: str, token: bytes, ttl_ms: int) -> int:
         return self.sync.lock(key, fence, token, ttl_ms)

@@ -15,8 +15,10 @@ __all__ = [
     "PUBLISH_LIMIT",
     "Lease",
     "LeaseMode",
+    "LeaseRequest",
     "LeaseStatus",
     "Notice",
+    "StoreRequest",
     "new_token",
     "notice_message",
     "parse_notice",
@@ -46,6 +48,26 @@ class Lease(NamedTuple):
     entry: bytes | None = None  # with ENTRY
     left_ms: int = 0  # with HELD: how long the holder's lease still runs
     started_us: int = 0  # with ACQUIRED: when it began (server microseconds)
+
+
+class LeaseRequest(NamedTuple):
+    """One key's part of a batch of lease requests (the arguments of a lease)."""
+
+    key: str
+    token: bytes
+    lease_ms: int
+    mode: LeaseMode
+    indexes: tuple[str, ...] = ()
+    ttl_ms: int | None = None
+
+
+class StoreRequest(NamedTuple):
+    """One key's part of a batch of leased stores."""
+
+    key: str
+    token: bytes
+    entry: bytes
+    ttl_ms: int | None
 
 
 class Notice(enum.Enum):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from ...coordination.leases import Lease, LeaseMode
+from ...coordination.leases import Lease, LeaseMode, LeaseRequest, StoreRequest
 from .protocol import AsyncBackend
 
 __all__ = ["AsyncLayer"]
@@ -98,6 +98,12 @@ class AsyncLayer:
 
     async def extend(self, key: str, token: bytes, lease_ms: int) -> bool:
         return await self.call("extend", self.inner.extend, key, token, lease_ms)
+
+    async def lease_many(self, requests: Sequence[LeaseRequest]) -> list[Lease]:
+        return await self.call("lease_many", self.inner.lease_many, requests)
+
+    async def store_many(self, requests: Sequence[StoreRequest]) -> list[bool]:
+        return await self.call("store_many", self.inner.store_many, requests)
 
     async def lock(self, key: str, fence: str, token: bytes, ttl_ms: int) -> int:
         return await self.call("lock", self.inner.lock, key, fence, token, ttl_ms)

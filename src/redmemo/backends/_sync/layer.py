@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from ...coordination.leases import Lease, LeaseMode
+from ...coordination.leases import Lease, LeaseMode, LeaseRequest, StoreRequest
 from .protocol import SyncBackend
 
 __all__ = ["SyncLayer"]
@@ -99,6 +99,12 @@ class SyncLayer:
 
     def extend(self, key: str, token: bytes, lease_ms: int) -> bool:
         return self.call("extend", self.inner.extend, key, token, lease_ms)
+
+    def lease_many(self, requests: Sequence[LeaseRequest]) -> list[Lease]:
+        return self.call("lease_many", self.inner.lease_many, requests)
+
+    def store_many(self, requests: Sequence[StoreRequest]) -> list[bool]:
+        return self.call("store_many", self.inner.store_many, requests)
 
     def lock(self, key: str, fence: str, token: bytes, ttl_ms: int) -> int:
         return self.call("lock", self.inner.lock, key, fence, token, ttl_ms)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from ...coordination.leases import Lease, LeaseMode
+from ...coordination.leases import Lease, LeaseMode, LeaseRequest, StoreRequest
 from ...core.keyspace import Keyspace
 
 __all__ = ["SyncBackend"]
@@ -74,6 +74,14 @@ class SyncBackend(Protocol):
     ) -> bool:
         """Store a fill's entry if its lease is still held and none of the ``late``
         indexes (registered now) was invalidated since ``started_us``; wake waiters."""
+        ...
+
+    def lease_many(self, requests: Sequence[LeaseRequest]) -> list[Lease]:
+        """:meth:`lease` for many keys in one round trip (batch caching)."""
+        ...
+
+    def store_many(self, requests: Sequence[StoreRequest]) -> list[bool]:
+        """:meth:`store_leased` (no late indexes) for many keys in one round trip."""
         ...
 
     def release(self, key: str, token: bytes) -> None: ...

@@ -15,7 +15,14 @@ from redis.exceptions import AskError, ConnectionError, NoScriptError, ResponseE
 
 from ..._compat import SyncCompat, SyncGate
 from ..._log import warn_throttled
-from ...coordination.leases import PUBLISH_LIMIT, Lease, LeaseMode, LeaseStatus
+from ...coordination.leases import (
+    PUBLISH_LIMIT,
+    Lease,
+    LeaseMode,
+    LeaseRequest,
+    LeaseStatus,
+    StoreRequest,
+)
 from ...core.keyspace import Keyspace
 from ...errors import BackendError, NotACounterError
 from ..memory import MARKER_MS
@@ -58,6 +65,15 @@ def _failed(command: str, exc: Exception, writes: bool = False) -> BackendError:
 _REPEATABLE_SCRIPTS = frozenset(
     {"lease", "register", "release", "extend", "lock", "unlock", "relock"}
 )
+
+
+def _lease_of(reply: Any) -> Lease:
+    status = LeaseStatus(reply[0])
+    if status is LeaseStatus.ENTRY:
+        return Lease(status, reply[1])
+    if status is LeaseStatus.ACQUIRED:
+        return Lease(status, started_us=int(reply[1]))
+    return Lease(status, left_ms=int(reply[1]))
 
 
 def _text(key: bytes | str) -> str:
@@ -355,12 +371,7 @@ class SyncRedisBackend:
             reply = (self._scripts(calls))[0]
         else:
             reply = self._script(*call)
-        status = LeaseStatus(reply[0])
-        if status is LeaseStatus.ENTRY:
-            return Lease(status, reply[1])
-        if status is LeaseStatus.ACQUIRED:
-            return Lease(status, started_us=int(reply[1]))
-        return Lease(status, left_ms=int(reply[1]))
+        return _lease_of(reply)
 
     def _registrations(
         self, key: str, indexes: Iterable[str], life_ms: int, started_us: int
@@ -390,6 +401,37 @@ class SyncRedisBackend:
                 return False
         args = [token, entry, ttl_ms or 0, self.keyspace.channel, PUBLISH_LIMIT]
         return bool(self._script("store", self._triple(key), args))
+
+    def lease_many(self, requests: Sequence[LeaseRequest]) -> list[Lease]:
+        """Every lease request with its registrations, in pipelines: one round trip."""
+        calls: list[ScriptCall] = []
+        positions: list[int] = []
+        for request in requests:
+            positions.append(len(calls))
+            calls.append(
+                (
+                    "lease",
+                    self._triple(request.key),
+                    [request.token, request.lease_ms, request.mode.value],
+                )
+            )
+            if request.indexes:
+                life = 0 if request.ttl_ms is None else request.lease_ms + request.ttl_ms
+                calls += self._registrations(request.key, request.indexes, life, 0)
+        replies = self._scripts(calls) if calls else []
+        return [_lease_of(replies[i]) for i in positions]
+
+    def store_many(self, requests: Sequence[StoreRequest]) -> list[bool]:
+        channel = self.keyspace.channel
+        calls: list[ScriptCall] = [
+            (
+                "store",
+                self._triple(r.key),
+                [r.token, r.entry, r.ttl_ms or 0, channel, PUBLISH_LIMIT],
+            )
+            for r in requests
+        ]
+        return [bool(reply) for reply in (self._scripts(calls) if calls else [])]
 
     def release(self, key: str, token: bytes) -> None:
         self._script("release", self._triple(key), [token, self.keyspace.channel])
