@@ -250,3 +250,45 @@ def test_a_burst_of_first_calls_on_a_new_client_is_served_without_backend_errors
         assert burst.stats()["errors"] == 0
     finally:
         cache.close()
+
+
+def test_a_miss_on_a_cluster_sends_no_command_getkeys(
+    redis_cluster: LocalCluster, cluster_url: str
+) -> None:
+    # redis-py's cluster pipeline asked the server for the keys of each pipelined script
+    # (one more round trip per script); the clients are given EVALSHA's routing instead.
+    def getkeys() -> int:
+        total = 0
+        for server in redis_cluster.alive():
+            with redis_cluster.client(server.port) as client:
+                stats = client.info("commandstats")
+            total += int(stats.get("cmdstat_command|getkeys", {}).get("calls", 0))
+        return total
+
+    cache = redmemo.Cache(cluster_url, namespace="getkeys")
+
+    @cache(ttl=60, tags=["a", "b", "c"], name="sync_miss")
+    def sync_miss(i: int) -> int:
+        return i
+
+    @cache(ttl=60, tags=["a", "b", "c"], name="async_miss")
+    async def async_miss(i: int) -> int:
+        return i
+
+    async def run() -> None:
+        try:
+            for i in range(5):
+                await async_miss(i)
+        finally:
+            await cache.aclose()
+
+    try:
+        sync_miss(-1)  # the client learns the cluster
+        before = getkeys()
+        for i in range(5):
+            sync_miss(i)
+        asyncio.run(run())
+        assert getkeys() == before
+        assert sync_miss.stats()["fills"] == 6
+    finally:
+        cache.close()

@@ -155,20 +155,63 @@ def _cluster_kwargs(settings: BackendSettings) -> dict[str, Any]:
     return kwargs
 
 
+def _script_policies(asynchronous: bool) -> dict[str, Any]:
+    """EVALSHA routed by its keys, with no COMMAND GETKEYS round trip.
+
+    redis-py 8's cluster pipeline asks the server for the keys of every command it has no
+    routing policy for, EVALSHA included (one more round trip per script in a pipeline;
+    its plain commands know EVALSHA's keys by heart). A policy resolver that names
+    EVALSHA as keyed lets the pipeline route it as a plain command does. Versions
+    without resolvers do not have the extra round trip either.
+    """
+    try:
+        from redis._parsers.commands import CommandPolicies, RequestPolicy, ResponsePolicy
+        from redis.commands.policies import (
+            AsyncBasePolicyResolver,
+            AsyncStaticPolicyResolver,
+            BasePolicyResolver,
+            StaticPolicyResolver,
+        )
+    except ImportError:
+        return {}
+    keyed = CommandPolicies(
+        request_policy=RequestPolicy.DEFAULT_KEYED, response_policy=ResponsePolicy.DEFAULT_KEYED
+    )
+    records: Any = {"core": {"evalsha": keyed, "eval": keyed}}
+
+    class Scripts(BasePolicyResolver):
+        def with_fallback(self, fallback: Any) -> Any:
+            return Scripts(records, fallback)
+
+    class AsyncScripts(AsyncBasePolicyResolver):
+        def with_fallback(self, fallback: Any) -> Any:
+            return AsyncScripts(records, fallback)
+
+    if asynchronous:
+        return {"policy_resolver": AsyncStaticPolicyResolver(AsyncScripts(records))}
+    return {"policy_resolver": StaticPolicyResolver(Scripts(records))}
+
+
 def sync_cluster(settings: BackendSettings) -> redis.cluster.RedisCluster:
     nodes = [
         redis.cluster.ClusterNode(host, port)  # type: ignore[no-untyped-call]
         for host, port in settings.nodes
     ]
     return redis.cluster.RedisCluster(
-        startup_nodes=nodes, retry=_no_retry_sync(), **_cluster_kwargs(settings)
+        startup_nodes=nodes,
+        retry=_no_retry_sync(),
+        **_script_policies(False),
+        **_cluster_kwargs(settings),
     )
 
 
 def async_cluster(settings: BackendSettings) -> redis.asyncio.cluster.RedisCluster:
     nodes = [redis.asyncio.cluster.ClusterNode(host, port) for host, port in settings.nodes]
     return redis.asyncio.cluster.RedisCluster(
-        startup_nodes=nodes, retry=_no_retry_async(), **_cluster_kwargs(settings)
+        startup_nodes=nodes,
+        retry=_no_retry_async(),
+        **_script_policies(True),
+        **_cluster_kwargs(settings),
     )
 
 
@@ -199,7 +242,14 @@ class LazyCluster:
         return self.connected().execute_command(*args, **kwargs)  # type: ignore[no-untyped-call]
 
     def pipeline(self, transaction: bool = False) -> Any:
-        return self.connected().pipeline(transaction=transaction)  # type: ignore[no-untyped-call]
+        client = self.connected()
+        pipe = client.pipeline(transaction=transaction)  # type: ignore[no-untyped-call]
+        # redis-py 8's sync pipeline does not take its client's policy resolver (the async
+        # one does): hand it over, so that pipelined scripts need no COMMAND GETKEYS.
+        resolver = getattr(client, "_policy_resolver", None)
+        if resolver is not None and hasattr(pipe, "_policy_resolver"):
+            pipe._policy_resolver = resolver
+        return pipe
 
     def __getattr__(self, name: str) -> Any:
         # The rest of redis-py's API (shared statistics use a few commands).
