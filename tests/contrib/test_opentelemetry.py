@@ -19,14 +19,16 @@ from redmemo.contrib.opentelemetry import OpenTelemetryHook
 
 
 class Telemetry:
-    def __init__(self) -> None:
+    def __init__(self, operation_durations: bool = False) -> None:
         self.spans = InMemorySpanExporter()
         self.tracer_provider = TracerProvider()
         self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans))
         self.reader = InMemoryMetricReader()
         self.meter_provider = MeterProvider(metric_readers=[self.reader])
         self.hook = OpenTelemetryHook(
-            tracer_provider=self.tracer_provider, meter_provider=self.meter_provider
+            tracer_provider=self.tracer_provider,
+            meter_provider=self.meter_provider,
+            operation_durations=operation_durations,
         )
 
     def metrics(self) -> dict[str, list[Any]]:
@@ -95,5 +97,20 @@ def test_metrics_mirror_the_events(make_cache: Any, telemetry: Telemetry) -> Non
     assert total("redmemo.fills") == 2
     compute = found["redmemo.compute.duration"]
     assert sum(p.count for p in compute) == 2
-    operations = found["redmemo.backend.operation.duration"]
+    assert "redmemo.backend.operation.duration" not in found  # opt-in: it costs per call
+    assert telemetry.hook.wants_timings is False
+
+
+def test_backend_operation_durations_when_asked(make_cache: Any) -> None:
+    telemetry = Telemetry(operation_durations=True)
+    cache = make_cache(hooks=[telemetry.hook], namespace="otelops")
+
+    @cache(ttl=60, name="load")
+    def load(x: int) -> int:
+        return x
+
+    load(1)
+    load(1)
+    operations = telemetry.metrics()["redmemo.backend.operation.duration"]
     assert {p.attributes["db.operation.name"] for p in operations} >= {"get"}
+    assert all(p.attributes["redmemo.namespace"] == "otelops" for p in operations)
