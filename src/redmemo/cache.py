@@ -281,6 +281,64 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
         """Read ``key``; ``lock.cas(value)`` writes only if nobody changed it meanwhile."""
         return OptimisticLock(self, key, ttl, serializer)
 
+    def invalidate_on(
+        self,
+        signal: Any,
+        *,
+        sender: Any = None,
+        keys: Iterable[str] | Callable[..., Iterable[str]] = (),
+        tags: Iterable[str] | Callable[..., Iterable[str]] = (),
+        patterns: Iterable[str] | Callable[..., Iterable[str]] = (),
+    ) -> Callable[..., None]:
+        """Invalidate when an application event fires (cacheme's ``invalid_sources``).
+
+        ``signal`` is a Django or blinker signal (anything with ``connect``), or a
+        function that registers a callback. ``keys``, ``tags`` and ``patterns`` are lists,
+        or callables given the signal's arguments (``sender`` and its keyword arguments,
+        such as Django's ``instance``) that return them:
+
+            cache.invalidate_on(post_save, sender=User,
+                                tags=lambda instance, **kw: [f"user:{instance.pk}"])
+
+        Returns the receiver (to disconnect it). The signal keeps it alive: a receiver
+        that disappeared with the garbage collector would silently stop invalidating.
+        """
+        if not any((keys, tags, patterns)):
+            raise ConfigurationError("invalidate_on needs keys=, tags= or patterns=")
+
+        def named(what: Any, sent_by: Any, arguments: dict[str, Any]) -> list[str]:
+            found = what(sender=sent_by, **arguments) if callable(what) else what
+            if isinstance(found, str):
+                return [found]
+            return list(found or ())
+
+        def receiver(*positional: Any, **arguments: Any) -> None:
+            # blinker passes the sender first; Django by name (with signal=).
+            sent_by = positional[0] if positional else arguments.pop("sender", None)
+            chosen_keys = named(keys, sent_by, arguments)
+            chosen_tags = named(tags, sent_by, arguments)
+            if chosen_keys:
+                self.invalidate(*chosen_keys)
+            if chosen_tags:
+                self.invalidate_tags(chosen_tags)
+            for pattern in named(patterns, sent_by, arguments):
+                self.invalidate_pattern(pattern)
+
+        connect = getattr(signal, "connect", None)
+        if callable(connect):
+            if sender is None:
+                connect(receiver, weak=False)
+            else:
+                connect(receiver, sender=sender, weak=False)
+        elif callable(signal):
+            signal(receiver)
+        else:
+            raise ConfigurationError(
+                f"invalidate_on takes a signal (with connect) or a function that registers "
+                f"a callback, not {type(signal).__name__}"
+            )
+        return receiver
+
     def log_decisions(self, *functions: str) -> None:
         """Log every decision (hit, stale, miss, lease, wait, fill, ...) for these
         functions (their ``module.qualname`` or ``name=``), or for all when none is named,
