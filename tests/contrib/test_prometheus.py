@@ -101,7 +101,8 @@ def test_breaker_transitions_and_backend_errors_are_counted() -> None:
             assert down(i) == i
         samples = _scrape(registry)
         assert samples['redmemo_backend_errors_total{cache="promdown",function="down"}'] >= 3
-        assert samples['redmemo_breaker_transitions_total{cache="promdown",state="open"}'] == 1
+        # Once at least (a slow machine may see it close for a probe and open again).
+        assert samples['redmemo_breaker_transitions_total{cache="promdown",state="open"}'] >= 1
     finally:
         cache.close()
 

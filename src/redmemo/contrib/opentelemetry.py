@@ -33,38 +33,23 @@ from opentelemetry import metrics, trace
 from opentelemetry.metrics import Observation
 
 from ..events import (
-    BackendFailure,
     BreakerClosed,
     BreakerOpened,
     CommandTiming,
-    Default,
     Event,
-    Failure,
     Fill,
     Hit,
     Miss,
-    Overtaken,
     Refresh,
     Stale,
-    Takeover,
-    Wait,
     Waited,
 )
+from ._counted import COUNTED
 
 __all__ = ["OpenTelemetryHook"]
 
 _COUNTED = {
-    Hit: ("redmemo.hits", "Fresh values served from the cache."),
-    Stale: ("redmemo.stale", "Stale values served while one refresh runs."),
-    Miss: ("redmemo.misses", "Calls that found no usable value."),
-    Fill: ("redmemo.fills", "Computed values stored."),
-    Refresh: ("redmemo.refreshes", "Refreshes started."),
-    Wait: ("redmemo.waits", "Callers that waited for another caller's computation."),
-    Takeover: ("redmemo.takeovers", "Leases taken over from a holder that went quiet."),
-    Overtaken: ("redmemo.overtaken", "Computed values not stored: invalidated meanwhile."),
-    Failure: ("redmemo.failures", "Calls whose function raised, or whose value was not stored."),
-    Default: ("redmemo.defaults", "Misses answered at once by the default."),
-    BackendFailure: ("redmemo.backend.errors", "Backend failures; the function ran uncached."),
+    kind: ("redmemo." + name.replace("_", "."), doc) for kind, (name, doc) in COUNTED.items()
 }
 _RESULT = {Hit: "hit", Stale: "stale", Miss: "miss"}
 

@@ -36,40 +36,12 @@ from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 
-from ..events import (
-    BackendFailure,
-    BreakerClosed,
-    BreakerOpened,
-    CommandTiming,
-    Default,
-    Event,
-    Failure,
-    Fill,
-    Hit,
-    Miss,
-    Overtaken,
-    Refresh,
-    Stale,
-    Takeover,
-    Wait,
-    Waited,
-)
+from ..events import BreakerClosed, BreakerOpened, CommandTiming, Event, Fill, Waited
+from ._counted import COUNTED
 
 __all__ = ["PrometheusHook"]
 
-_COUNTED = {
-    Hit: ("hits", "Fresh values served from the cache."),
-    Stale: ("stale", "Stale values served while one refresh runs."),
-    Miss: ("misses", "Calls that found no usable value."),
-    Fill: ("fills", "Computed values stored."),
-    Refresh: ("refreshes", "Refreshes started."),
-    Wait: ("waits", "Callers that waited for another caller's computation."),
-    Takeover: ("takeovers", "Leases taken over from a holder that went quiet."),
-    Overtaken: ("overtaken", "Computed values not stored: invalidated or taken over."),
-    Failure: ("failures", "Calls whose function raised, or whose result could not be stored."),
-    Default: ("defaults", "Misses answered at once by the default (wait=False)."),
-    BackendFailure: ("backend_errors", "Backend failures; the function ran uncached."),
-}
+_COUNTED = COUNTED
 
 # Seconds: from a fast cached function to a slow report.
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
