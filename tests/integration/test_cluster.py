@@ -134,7 +134,14 @@ def test_a_master_killed_under_load_fails_over_with_no_error_and_no_wrong_value(
         assert load.errors == []
         assert load.wrong == []
         assert load.outages, "the kill went unnoticed: this did not test a failover"
-        assert resumed is not None, "no hit on the failed master's keys after the failover"
+        after = [(round(at - killed_at, 2), key in lost) for at, key in load.hits if at > settled]
+        assert resumed is not None, (
+            "no hit on the failed master's keys after the failover: "
+            f"settled {settled - killed_at:.2f}s after the kill; outages at "
+            f"{[round(at - killed_at, 2) for at in load.outages][-5:]}; "
+            f"{len(after)} hits after it, {sum(1 for _, on in after if on)} on those keys; "
+            f"{load.calls} calls"
+        )
         print(
             f"\nfailover: {load.calls} calls; slots served again {settled - killed_at:.2f}s "
             f"after the kill, first hit on them {resumed - killed_at:.2f}s after it"

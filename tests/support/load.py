@@ -37,11 +37,11 @@ class Load:
         self.threads.append(threading.Thread(target=lambda: asyncio.run(self._tasks())))
 
     def resumed_after(self, since: float, keys: set[str] | None = None) -> float | None:
-        """When hits (on ``keys``) came back after the first failure seen since ``since``."""
+        """The first hit (on ``keys``) after the first failure seen since ``since``, or
+        after ``since`` itself when nothing failed after it."""
         failed = [at for at in self.outages if at > since]
-        if not failed:
-            return None
-        hits = [at for at, key in self.hits if at > failed[0] and (keys is None or key in keys)]
+        start = failed[0] if failed else since
+        hits = [at for at, key in self.hits if at > start and (keys is None or key in keys)]
         return min(hits) if hits else None
 
     def _on_event(self, event: Any) -> None:
