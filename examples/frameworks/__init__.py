@@ -1,0 +1,1 @@
+"""Framework examples: importable app factories that the test suite runs."""
