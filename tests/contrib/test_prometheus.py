@@ -5,12 +5,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import prometheus_client
 import pytest
 
 import redmemo
-
-prometheus_client = pytest.importorskip("prometheus_client")
-from redmemo.contrib.prometheus import PrometheusHook  # noqa: E402
+from redmemo.contrib.prometheus import PrometheusHook
 
 
 def _scrape(registry: Any) -> dict[str, float]:

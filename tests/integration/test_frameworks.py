@@ -8,8 +8,6 @@ pytestmark = pytest.mark.redis
 
 
 def test_fastapi_example(redis_url: str) -> None:
-    pytest.importorskip("fastapi")
-    pytest.importorskip("httpx")
     from fastapi.testclient import TestClient
 
     from examples.frameworks.fastapi_app import create_app
@@ -27,7 +25,6 @@ def test_fastapi_example(redis_url: str) -> None:
 
 
 def test_flask_example(redis_url: str) -> None:
-    pytest.importorskip("flask")
     from examples.frameworks.flask_app import create_app
 
     app = create_app(redis_url)

@@ -11,11 +11,10 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+import trustme
 
 import redmemo
 from tests.support.servers import RedisServer, free_port, start_redis
-
-trustme = pytest.importorskip("trustme")
 
 pytestmark = pytest.mark.redis
 
