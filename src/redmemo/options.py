@@ -108,7 +108,7 @@ class Options:
     stale_if_error: float | None = _option(None, _seconds("stale_if_error"), node=True)
     # Refresh hot keys early (XFetch); stored as its beta (True: 1.0, False: 0).
     early: float = _option(False, _early, node=True)
-    # How long one computation may hold a key before others take over (the seed's
+    # How long one computation may hold a key before others take over (rediscache's
     # `retry`); default: refresh, else 30 s.
     lease: float = _option(None, _seconds("lease"), node=True)
     # How long callers wait for another's computation; default: the lease.

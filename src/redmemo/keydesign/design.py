@@ -172,7 +172,7 @@ class Design:
             self._callback("on_miss", event.key, MISSING, event.args, event.kwargs)
 
     def _callback(self, kind: str, key: str, value: Any, args: Any, kwargs: Any) -> None:
-        # The decorator's own callback wins over the node's, as in the seed.
+        # The decorator's own callback wins over the node's, as in cacheme.
         try:
             arguments = self.keys.arguments(args, kwargs)
             if kind == "on_hit" and self.on_hit is not None:

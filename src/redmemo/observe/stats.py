@@ -1,4 +1,4 @@
-"""Counters of what the cache did for each function (the seed's Refresh / Wait / Failed /
+"""Counters of what the cache did for each function (rediscache's Refresh / Wait / Failed /
 Missed / Success / Default), kept in process by a hook that every cache has."""
 
 from __future__ import annotations
