@@ -41,10 +41,28 @@ from ._counted import COUNTED
 
 __all__ = ["PrometheusHook"]
 
-_COUNTED = COUNTED
 
 # Seconds: from a fast cached function to a slow report.
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+# Key -> (metric name, description, the label besides "cache").
+_HISTOGRAMS = {
+    "compute": (
+        "redmemo_compute_duration_seconds",
+        "How long the function ran, per value stored.",
+        "function",
+    ),
+    "wait": (
+        "redmemo_wait_duration_seconds",
+        "How long callers waited for another caller's computation.",
+        "function",
+    ),
+    "command": (
+        "redmemo_backend_command_duration_seconds",
+        "How long each backend operation took.",
+        "operation",
+    ),
+}
 
 _lock = threading.Lock()
 _metrics_by_registry: dict[int, dict[str, Any]] = {}
@@ -57,7 +75,7 @@ def _metrics(registry: CollectorRegistry) -> dict[str, Any]:
         if known is not None:
             return known
         made: dict[str, Any] = {}
-        for name, doc in _COUNTED.values():
+        for name, doc in COUNTED.values():
             made[name] = Counter(f"redmemo_{name}", doc, ["cache", "function"], registry=registry)
         made["breaker"] = Counter(
             "redmemo_breaker_transitions",
@@ -65,27 +83,8 @@ def _metrics(registry: CollectorRegistry) -> dict[str, Any]:
             ["cache", "state"],
             registry=registry,
         )
-        made["compute"] = Histogram(
-            "redmemo_compute_duration_seconds",
-            "How long the function ran, per value stored.",
-            ["cache", "function"],
-            buckets=_BUCKETS,
-            registry=registry,
-        )
-        made["wait"] = Histogram(
-            "redmemo_wait_duration_seconds",
-            "How long callers waited for another caller's computation.",
-            ["cache", "function"],
-            buckets=_BUCKETS,
-            registry=registry,
-        )
-        made["command"] = Histogram(
-            "redmemo_backend_command_duration_seconds",
-            "How long each backend operation took.",
-            ["cache", "operation"],
-            buckets=_BUCKETS,
-            registry=registry,
-        )
+        for key, (name, doc, label) in _HISTOGRAMS.items():
+            made[key] = Histogram(name, doc, ["cache", label], buckets=_BUCKETS, registry=registry)
         _metrics_by_registry[id(registry)] = made
         return made
 
@@ -124,7 +123,7 @@ class PrometheusHook:
 
     def __call__(self, event: Event) -> None:
         kind = type(event)
-        counted = _COUNTED.get(kind)
+        counted = COUNTED.get(kind)
         if counted is not None:
             function = getattr(event, "function", None) or ""
             self._child(counted[0], function).inc()
