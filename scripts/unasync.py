@@ -26,6 +26,7 @@ PAIRS = [
 # drops it. Listed explicitly so that ordinary names starting with "a" are never touched.
 A_PREFIXED = [
     "get",
+    "get_or_set",
     "set",
     "add",
     "multi_get",

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import os
+import threading
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from ssl import TLSVersion, VerifyMode
 from types import TracebackType
@@ -25,7 +28,7 @@ from ._sync.store import SyncStoreMixin
 from .backends.factory import LayerSpec, RedisFamily, Stack, Timing, Tripping, open_family
 from .config import BackendSettings, env_disabled, resolve_settings
 from .core.breaker import Breaker
-from .core.durations import Duration, to_seconds_or_none
+from .core.durations import Duration, Forever, to_seconds_or_none
 from .core.entry import EntryCodec
 from .core.keyspace import Keyspace
 from .core.serializers import SerializerSpec, resolve_serializer
@@ -42,6 +45,8 @@ from .runtime import Runtime
 __all__ = ["Cache"]
 
 # Caches alive in this process, so that a forked child can reset what fork broke.
+# get_or_set fillers kept per Cache (one per distinct ttl and serializer in use).
+_FILLERS_KEPT = 32
 _LIVE: weakref.WeakSet[Cache] = weakref.WeakSet()
 
 
@@ -158,6 +163,9 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
         self.breaker = self._make_breaker(breaker, family.kind)
         self._runtime.attach(Stack(family, self._layers()))
         self._functions: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._fillers: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._fillers_lock = threading.Lock()
+        self._made_fillers = 0
         wanted = os.environ.get("REDMEMO_LOG_DECISIONS", "").strip()
         if wanted:
             names = [n.strip() for n in wanted.split(",") if n.strip() not in ("", "*")]
@@ -261,6 +269,53 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
                 adapter = EventAdapter(plugin)
                 self._plugin_hooks.append(adapter)
                 self.add_hook(adapter)
+
+    # -- get_or_set: a cached function per ttl, so a cold key has one computer ------------
+
+    def _sync_filler(self, ttl: Duration | None, serializer: SerializerSpec | None) -> Any:
+        def make(key: str, factory: Callable[[], Any]) -> Any:
+            return factory()
+
+        return self._filler("get_or_set", make, ttl, serializer)
+
+    def _async_filler(self, ttl: Duration | None, serializer: SerializerSpec | None) -> Any:
+        async def make(key: str, factory: Callable[[], Any]) -> Any:
+            value = factory()
+            if inspect.isawaitable(value):
+                value = await value
+            return value
+
+        return self._filler("aget_or_set", make, ttl, serializer)
+
+    def _filler(
+        self,
+        face: str,
+        make: Callable[..., Any],
+        ttl: Duration | None,
+        serializer: SerializerSpec | None,
+    ) -> Any:
+        """The cached function that fills ``get_or_set`` misses with this ``ttl``: keyed by
+        the key alone, so its entries are the store API's. A few are kept (an application
+        passes few distinct ttls); one dropped is made again when next needed."""
+        wanted = (face, ttl if isinstance(ttl, Forever) else to_seconds_or_none(ttl), serializer)
+        with self._fillers_lock:
+            filler = self._fillers.get(wanted)
+            if filler is not None:
+                self._fillers.move_to_end(wanted)
+                return filler
+            options: dict[str, Any] = {"key": "{key}", "ttl": ttl}
+            if serializer is not None:
+                options["serializer"] = serializer
+            name = f"{face}[ttl={wanted[1]}]"
+            try:
+                filler = self(name=name, **options)(make)
+            except ConfigurationError:  # a dropped one of this name is still running
+                self._made_fillers += 1
+                filler = self(name=f"{name}#{self._made_fillers}", **options)(make)
+            self._fillers[wanted] = filler
+            if len(self._fillers) > _FILLERS_KEPT:
+                self._fillers.popitem(last=False)
+            return filler
 
     def lock(
         self,

@@ -42,6 +42,14 @@ class Facade:
                 return stored
         return keyspace.entry(key)
 
+    def _sync_filler(self, ttl: Duration | None, serializer: SerializerSpec | None) -> Any:
+        """The cached function behind sync ``get_or_set`` for this ttl (see ``Cache``)."""
+        raise NotImplementedError
+
+    def _async_filler(self, ttl: Duration | None, serializer: SerializerSpec | None) -> Any:
+        """The cached function behind ``aget_or_set`` for this ttl (see ``Cache``)."""
+        raise NotImplementedError
+
     def _ttl_ms(self, ttl: Duration | None) -> int | None:
         if isinstance(ttl, Forever):
             return None  # never expires, whatever the cache's default

@@ -320,3 +320,55 @@ def test_sync_and_async_faces_share_one_store(
     assert loop.run_until_complete(cache.aget("from-sync")) == 1
     assert cache.get("from-async") == 2
     loop.run_until_complete(cache.aclose())
+
+
+def test_get_or_set_makes_a_missing_value_once_and_keeps_it(store: Face) -> None:
+    made: list[int] = []
+
+    def make() -> dict[str, int]:
+        made.append(1)
+        return {"n": len(made)}
+
+    assert store.get_or_set("k", make, 60) == {"n": 1}
+    assert store.get_or_set("k", make, 60) == {"n": 1}
+    assert made == [1]
+    assert store.get("k") == {"n": 1}  # the plain API reads what get_or_set stored
+    assert 0 < store.ttl("k") <= 60
+    store.set("k", "replaced")
+    assert store.get_or_set("k", make) == "replaced"
+    # A plain default is added, not called; None is a value like any other.
+    assert store.get_or_set("plain", 5) == 5
+    assert store.get_or_set("plain", 6) == 5
+    assert store.get_or_set("none", lambda: None) is None
+    assert store.get("none", "absent") is None
+    # ttl 0: made and returned, not kept; FOREVER: kept without expiry.
+    assert store.get_or_set("now", make, 0) == {"n": 2}
+    assert store.get("now", "absent") == "absent"
+    assert store.get_or_set("ever", make, redmemo.FOREVER) == {"n": 3}
+    assert store.ttl("ever") is None
+
+
+def test_get_or_set_after_invalidate_makes_the_value_again(store: Face) -> None:
+    made: list[int] = []
+    assert store.get_or_set("k", lambda: made.append(1) or len(made), 60) == 1
+    store.invalidate("k")
+    assert store.get_or_set("k", lambda: made.append(1) or len(made), 60) == 2
+    assert store.get(store.cache.full_key("k")) == 2  # the stored form names the same entry
+
+
+def test_get_or_set_takes_an_async_factory_on_the_async_face(make_cache: Any) -> None:
+    import asyncio
+
+    cache = make_cache()
+
+    async def make() -> str:
+        await asyncio.sleep(0)
+        return "awaited"
+
+    async def scenario() -> Any:
+        got = await cache.aget_or_set("k", make, 60)
+        await cache.aclose()
+        return got
+
+    assert asyncio.run(scenario()) == "awaited"
+    assert cache.get("k") == "awaited"

@@ -6,11 +6,13 @@ the user's; the keyspace names the entries they live at.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ..coordination.pending import PendingInvalidation
 from ..core.durations import Duration, expires_now
+from ..core.missing import MISSING
 from ..core.serializers import SerializerSpec
 from ..facade import Facade
 from .invalidation import run_invalidation
@@ -24,6 +26,14 @@ def _flatten(tags: tuple[str | Iterable[str], ...]) -> Iterable[Any]:
             yield from tag
         else:
             yield tag
+
+
+async def _made(factory: Callable[[], Any]) -> Any:
+    """What ``factory`` makes (awaited, when the async face is given an async factory)."""
+    value = factory()
+    if inspect.isawaitable(value):
+        value = await value
+    return value
 
 
 class AsyncStoreMixin(Facade):
@@ -99,6 +109,33 @@ class AsyncStoreMixin(Facade):
         if runtime.codec.for_serializer(serializer).decode(there) is not None:
             return False
         return await backend.replace(full, there, data, ttl_ms)
+
+    async def aget_or_set(
+        self,
+        key: str,
+        default: Any,
+        ttl: Duration | None = None,
+        *,
+        serializer: SerializerSpec | None = None,
+    ) -> Any:
+        """The value under ``key``; on a miss, ``default`` is stored and returned.
+
+        A callable ``default`` (for ``aget_or_set`` it may return an awaitable) is called
+        to make the value, once per key across every process and thread: the other
+        callers of a key being made wait for it (with the leases of ``@cache``), so a cold
+        key never causes a stampede. A plain ``default`` is added (kept only if the key is
+        still empty) and the value then there returned, as Django's ``get_or_set`` does.
+        """
+        value = await self.aget(key, MISSING, serializer=serializer)
+        if value is not MISSING:
+            return value
+        if not callable(default):
+            await self.aadd(key, default, ttl, serializer=serializer)
+            return await self.aget(key, default, serializer=serializer)
+        if expires_now(ttl) or not self._runtime.enabled:
+            return await _made(default)  # nothing will be stored, so nothing to share
+        body = self.keyspace.describe(self._key(key))  # the filler's template: same entry
+        return await self._async_filler(ttl, serializer)(body, default)
 
     async def amulti_get(
         self,

@@ -7,11 +7,13 @@ the user's; the keyspace names the entries they live at.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ..coordination.pending import PendingInvalidation
 from ..core.durations import Duration, expires_now
+from ..core.missing import MISSING
 from ..core.serializers import SerializerSpec
 from ..facade import Facade
 from .invalidation import run_invalidation
@@ -25,6 +27,14 @@ def _flatten(tags: tuple[str | Iterable[str], ...]) -> Iterable[Any]:
             yield from tag
         else:
             yield tag
+
+
+def _made(factory: Callable[[], Any]) -> Any:
+    """What ``factory`` makes (awaited, when the async face is given an async factory)."""
+    value = factory()
+    if inspect.isawaitable(value):
+        value = value
+    return value
 
 
 class SyncStoreMixin(Facade):
@@ -100,6 +110,33 @@ class SyncStoreMixin(Facade):
         if runtime.codec.for_serializer(serializer).decode(there) is not None:
             return False
         return backend.replace(full, there, data, ttl_ms)
+
+    def get_or_set(
+        self,
+        key: str,
+        default: Any,
+        ttl: Duration | None = None,
+        *,
+        serializer: SerializerSpec | None = None,
+    ) -> Any:
+        """The value under ``key``; on a miss, ``default`` is stored and returned.
+
+        A callable ``default`` (for ``get_or_set`` it may return an awaitable) is called
+        to make the value, once per key across every process and thread: the other
+        callers of a key being made wait for it (with the leases of ``@cache``), so a cold
+        key never causes a stampede. A plain ``default`` is added (kept only if the key is
+        still empty) and the value then there returned, as Django's ``get_or_set`` does.
+        """
+        value = self.get(key, MISSING, serializer=serializer)
+        if value is not MISSING:
+            return value
+        if not callable(default):
+            self.add(key, default, ttl, serializer=serializer)
+            return self.get(key, default, serializer=serializer)
+        if expires_now(ttl) or not self._runtime.enabled:
+            return _made(default)  # nothing will be stored, so nothing to share
+        body = self.keyspace.describe(self._key(key))  # the filler's template: same entry
+        return self._sync_filler(ttl, serializer)(body, default)
 
     def multi_get(
         self,
