@@ -8,7 +8,6 @@ import threading
 import time
 from typing import Any
 
-import pytest
 from fastapi import FastAPI, Response
 from fastapi.testclient import TestClient
 from flask import Flask, make_response, request

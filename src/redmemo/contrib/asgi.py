@@ -1,7 +1,9 @@
 """Whole-response caching for ASGI apps (FastAPI, Starlette, and any other):
 
-    app.add_middleware(ResponseCache, cache=cache, ttl=60, refresh=10,
-                       tags=lambda scope: ["products"] if scope["path"].startswith("/products") else [])
+    def tags(scope):
+        return ["products"] if scope["path"].startswith("/products") else []
+
+    app.add_middleware(ResponseCache, cache=cache, ttl=60, refresh=10, tags=tags)
 
 GET requests are answered from the cache; a miss runs the app once per key across every
 process (the others wait for it, as for ``@cache``), and with ``refresh`` a stale
