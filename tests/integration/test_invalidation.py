@@ -179,6 +179,47 @@ def test_nodes_make_keys_and_manage_their_entries(
     assert cache.invalidate_tags("users") == 1  # Meta.tags
 
 
+def test_invalid_nodes_reach_every_entry_that_named_them(
+    decorate: Callable[..., Any], make_cache: Callable[..., redmemo.Cache]
+) -> None:
+    cache = make_cache()
+
+    class OwnerNode(redmemo.Node):  # cacheme's InvalidNode: a key to invalidate by
+        owner_id = redmemo.Field()
+
+        def key(self) -> str:
+            return f"owner:{self.owner_id}"
+
+    class BookNode(redmemo.Node):
+        book_id = redmemo.Field()
+        owner_id = redmemo.Field()
+
+        def key(self) -> str:
+            return f"book:{self.book_id}"
+
+        def invalid_nodes(self) -> list[redmemo.Node]:
+            return [OwnerNode(owner_id=self.owner_id)]
+
+    body = Counter()
+    book = decorate(
+        body,
+        cache=cache,
+        ttl=60,
+        node=lambda c: BookNode(book_id=c.values[0], owner_id=c.values[1]),
+    )
+    book(1, 200)
+    book(2, 200)
+    book(3, 300)
+    assert OwnerNode.objects.invalidate(owner_id=200) >= 0
+    assert not cache.exists("book:1")
+    assert not cache.exists("book:2")
+    assert cache.exists("book:3")  # another owner's book stays
+    book(1, 200)
+    assert body.calls == 4  # recomputed after the invalidation
+    cache.invalidate("owner:300")  # the plain key works as well
+    assert not cache.exists("book:3")
+
+
 def test_node_fields_are_checked(make_cache: Callable[..., redmemo.Cache]) -> None:
     class ANode(redmemo.Node):
         ident = redmemo.Field()

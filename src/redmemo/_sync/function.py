@@ -382,7 +382,7 @@ class SyncCachedFunction(Generic[P, T]):
         elapsed = time.monotonic() - started
         data = self._encode(key, value, elapsed, args, kwargs)
         late: list[str] = []
-        if data is not None and self.design.depends_on:
+        if data is not None and self.design.has_late_indexes:
             try:
                 late = self.design.late_indexes(self.keys.arguments(args, kwargs), value)
             except Exception:
@@ -472,7 +472,7 @@ class SyncCachedFunction(Generic[P, T]):
         return self._runtime.pending.covers(
             key,
             lambda: design.early_indexes(self.keys.arguments(args, kwargs)),
-            bool(design.depends_on),
+            design.has_late_indexes,
         )
 
     def _emit(self, event: Event) -> None:

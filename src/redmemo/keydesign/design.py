@@ -154,13 +154,41 @@ class Design:
         return found
 
     def late_indexes(self, arguments: Mapping[str, Any], result: Any) -> list[str]:
-        """The indexes of the entry's dependencies (which may use the result)."""
-        if not self.depends_on:
-            return []
-        with_result = {**arguments, "result": result}
-        deps = self._render_all(self.depends_on, with_result, self.container(arguments, result))
+        """The indexes of the entry's dependencies (which may use the result), and of its
+        node's invalid nodes."""
+        deps: list[str] = []
+        if self.depends_on:
+            with_result = {**arguments, "result": result}
+            container = self.container(arguments, result)
+            deps = self._render_all(self.depends_on, with_result, container)
+        if self.node_factory is not None:
+            deps.extend(self._invalid_node_keys(self.node_of(arguments)))
         space = self.keyspace
         return [space.dependents(space.entry(dep)) for dep in deps]
+
+    def _invalid_node_keys(self, node: Node) -> list[str]:
+        named = node.invalid_nodes()
+        if named is None:
+            return []
+        nodes = [named] if isinstance(named, Node) else list(named)
+        keys = []
+        for invalid in nodes:
+            if not isinstance(invalid, Node):
+                raise ConfigurationError(
+                    f"{type(node).__qualname__}.invalid_nodes() must return Nodes, got {invalid!r}"
+                )
+            type(invalid).objects.bind(self.cache)  # so that its objects.invalidate finds us
+            key = invalid.key()
+            if not isinstance(key, str) or not key:
+                raise InvalidKeyError(f"a node's key() must return a non-empty str, got {key!r}")
+            keys.append(key)
+        return keys
+
+    @property
+    def has_late_indexes(self) -> bool:
+        """Whether fills register in indexes after computing (dependencies, invalid
+        nodes of a node)."""
+        return bool(self.depends_on) or self.node_factory is not None
 
     # -- callbacks ----------------------------------------------------------------------------
 

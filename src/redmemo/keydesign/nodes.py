@@ -207,6 +207,13 @@ class Node:
         values = {name: getattr(self, name) for name in type(self)._fields}
         return [template.render(values) for template in type(self)._tag_templates]
 
+    def invalid_nodes(self) -> Node | Sequence[Node] | None:
+        """Nodes whose invalidation also invalidates this node's entry (cacheme's
+        ``invalid_nodes``): ``OwnerNode.objects.invalidate(id=7)`` then reaches every entry
+        that named ``OwnerNode(id=7)`` here. Their keys work as ``depends_on`` keys; an
+        invalid node needs no entry of its own. Override to use."""
+        return None
+
     def on_hit(self, key: str, value: Any) -> None:
         """Called after a hit of this node's entry (override to use)."""
 
