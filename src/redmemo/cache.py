@@ -32,7 +32,7 @@ from .core.durations import Duration, Forever, to_seconds_or_none
 from .core.entry import EntryCodec
 from .core.keyspace import Keyspace
 from .core.serializers import SerializerSpec, resolve_serializer
-from .decorator import DecoratorMixin
+from .familiar import FamiliarMixin
 from .errors import ConfigurationError
 from .events import Hook, Hooks
 from .locks import Lock, OptimisticLock
@@ -59,7 +59,7 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
+class Cache(FamiliarMixin, SyncStoreMixin, AsyncStoreMixin):
     """A cache on memory (the default) or on Redis, for sync and async callers alike.
 
     ``get``/``set``/... serve sync code and ``aget``/``aset``/... async code; both share
@@ -417,6 +417,12 @@ class Cache(DecoratorMixin, SyncStoreMixin, AsyncStoreMixin):
             raise ConfigurationError("statistics are shared through Redis; this cache is memory")
         client: redis.Redis = family.sync().client
         return client
+
+    def _shared_counts(self, delete: bool) -> dict[str, int] | None:
+        if self._shared_stats.interval is None or not isinstance(self._family, RedisFamily):
+            return None
+        self.flush_stats()
+        return merge(self._shared_stats.read(delete).values())
 
     def flush_stats(self) -> None:
         """Add what this process counted since its last flush to the totals in Redis."""

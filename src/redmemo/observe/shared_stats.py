@@ -19,6 +19,9 @@ from ..core.keyspace import Keyspace
 
 __all__ = ["SharedStats"]
 
+# HGETALL then DEL of one hash, atomically (a script touches one key: cluster-safe).
+_READ_AND_DELETE = "local v = redis.call('HGETALL', KEYS[1]) redis.call('DEL', KEYS[1]) return v"
+
 
 class SharedStats:
     def __init__(
@@ -76,18 +79,23 @@ class SharedStats:
                 return
             self._sent = current
 
-    def read(self) -> dict[str, dict[str, int]]:
-        """Every function's totals across processes."""
+    def read(self, delete: bool = False) -> dict[str, dict[str, int]]:
+        """Every function's totals across processes; ``delete``: each function's hash is
+        read and deleted in one step, so no process's count falls between the two."""
         client = self._client()
         names = sorted(n.decode() for n in client.smembers(self.index))  # type: ignore[union-attr]
         with client.pipeline(transaction=False) as pipe:
             for name in names:
-                pipe.hgetall(self.keyspace.stats_of(name))
-            hashes = pipe.execute()
-        return {
-            name: {k.decode(): int(v) for k, v in values.items()}
-            for name, values in zip(names, hashes, strict=True)
-        }
+                if delete:
+                    pipe.eval(_READ_AND_DELETE, 1, self.keyspace.stats_of(name))
+                else:
+                    pipe.hgetall(self.keyspace.stats_of(name))
+            replies = pipe.execute()
+        totals: dict[str, dict[str, int]] = {}
+        for name, reply in zip(names, replies, strict=True):
+            pairs = reply.items() if isinstance(reply, dict) else zip(reply[::2], reply[1::2])
+            totals[name] = {k.decode(): int(v) for k, v in pairs}
+        return totals
 
     def stop(self) -> None:
         self._stop.set()
