@@ -32,9 +32,9 @@ from .core.durations import Duration, Forever, to_seconds_or_none
 from .core.entry import EntryCodec
 from .core.keyspace import Keyspace
 from .core.serializers import SerializerSpec, resolve_serializer
-from .familiar import FamiliarMixin
 from .errors import ConfigurationError
 from .events import Hook, Hooks
+from .familiar import FamiliarMixin
 from .locks import Lock, OptimisticLock
 from .observe.logs import DecisionLog, LogHook
 from .observe.shared_stats import SharedStats

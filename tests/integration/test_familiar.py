@@ -80,7 +80,7 @@ def test_get_stats_names_rediscaches_counters_and_deletes_them(make_cache: Any) 
     double(1)
     double(2)
     later(5)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="1"):
         broken(1)
     stats = cache.get_stats()
     assert stats == {

@@ -93,7 +93,11 @@ class SharedStats:
             replies = pipe.execute()
         totals: dict[str, dict[str, int]] = {}
         for name, reply in zip(names, replies, strict=True):
-            pairs = reply.items() if isinstance(reply, dict) else zip(reply[::2], reply[1::2])
+            pairs = (
+                reply.items()
+                if isinstance(reply, dict)
+                else zip(reply[::2], reply[1::2], strict=True)
+            )
             totals[name] = {k.decode(): int(v) for k, v in pairs}
         return totals
 
