@@ -21,6 +21,7 @@ from .core.templates import Args
 from .errors import (
     BackendError,
     CircuitOpenError,
+    CommandTimeoutError,
     ConfigurationError,
     InvalidKeyError,
     InvalidTTLError,
@@ -52,6 +53,7 @@ __all__ = [
     "Breaker",
     "BreakerState",
     "CircuitOpenError",
+    "CommandTimeoutError",
     "Cache",
     "CacheRegistry",
     "ConfigurationError",

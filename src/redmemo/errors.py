@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "BackendError",
     "CircuitOpenError",
+    "CommandTimeoutError",
     "ConfigurationError",
     "InvalidKeyError",
     "InvalidTTLError",
@@ -59,6 +60,11 @@ class RecursiveCallError(RedmemoError, RecursionError):
 
 class BackendError(RedmemoError):
     """The backend (Redis) failed to answer; the original error is the ``__cause__``."""
+
+
+class CommandTimeoutError(BackendError, TimeoutError):
+    """A store command given ``timeout=`` did not finish in time. A write may still have
+    taken effect: its outcome is unknown, and it is never sent again."""
 
 
 class CircuitOpenError(BackendError):

@@ -3,13 +3,19 @@ runtime, and the checks every call makes before any I/O."""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import os
+import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, ParamSpec, TypeVar
 
 from .core.durations import Duration, Forever, to_seconds
 from .core.entry import is_counter
 from .core.keyspace import Keyspace
 from .core.serializers import SerializerSpec, serializer_name
-from .errors import InvalidKeyError
+from .errors import CommandTimeoutError, InvalidKeyError
 from .runtime import Runtime
 
 __all__ = ["Facade"]
@@ -17,6 +23,41 @@ __all__ = ["Facade"]
 # Serializers whose values include ints: those are stored as counters. The others (raw
 # bytes, strings, your own) get every value, ints included, as they say they do.
 _COUNTING = frozenset({"pickle", "json", "msgpack"})
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Sync commands given ``timeout=`` run here, so that the caller can stop waiting (a sync
+# redis-py call cannot be interrupted). Made on first use; a forked child makes its own.
+_TIMED_WORKERS = 16
+_timed_pool: ThreadPoolExecutor | None = None
+_timed_lock = threading.Lock()
+
+
+def _timed_executor() -> ThreadPoolExecutor:
+    global _timed_pool
+    with _timed_lock:
+        if _timed_pool is None:
+            _timed_pool = ThreadPoolExecutor(_TIMED_WORKERS, thread_name_prefix="redmemo-timed")
+        return _timed_pool
+
+
+def _forget_timed_executor() -> None:
+    global _timed_pool, _timed_lock
+    _timed_pool = None  # its threads stayed in the parent
+    _timed_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_timed_executor)
+
+
+def _late(command: str, seconds: float) -> CommandTimeoutError:
+    return CommandTimeoutError(
+        f"{command} did not finish within {seconds:g} s (a write's outcome is unknown; "
+        "it is not sent again)"
+    )
 
 
 class Facade:
@@ -41,6 +82,31 @@ class Facade:
             if stored is not None:
                 return stored
         return keyspace.entry(key)
+
+    def _sync_within(
+        self, timeout: Duration, command: str, method: Callable[P, R], *args: P.args, **kw: P.kwargs
+    ) -> R:
+        """``method(*args, **kw)``, given up after ``timeout`` (pycached's ``timeout=``)."""
+        seconds = to_seconds(timeout, name="timeout")
+        future = _timed_executor().submit(method, *args, **kw)
+        try:
+            return future.result(seconds)
+        except FutureTimeout:
+            raise _late(command, seconds) from None
+
+    async def _async_within(
+        self,
+        timeout: Duration,
+        command: str,
+        method: Callable[P, Awaitable[R]],
+        *args: P.args,
+        **kw: P.kwargs,
+    ) -> R:
+        seconds = to_seconds(timeout, name="timeout")
+        try:
+            return await asyncio.wait_for(method(*args, **kw), seconds)
+        except asyncio.TimeoutError:
+            raise _late(command, seconds) from None
 
     def _sync_filler(self, ttl: Duration | None, serializer: SerializerSpec | None) -> Any:
         """The cached function behind sync ``get_or_set`` for this ttl (see ``Cache``)."""

@@ -372,3 +372,54 @@ def test_get_or_set_takes_an_async_factory_on_the_async_face(make_cache: Any) ->
 
     assert asyncio.run(scenario()) == "awaited"
     assert cache.get("k") == "awaited"
+
+
+def test_a_per_command_timeout_bounds_the_wait(store: Face) -> None:
+    # pycached's ``timeout=`` on each command: the answer as usual when in time.
+    store.set("k", 1, timeout=5)
+    assert store.get("k", timeout=5) == 1
+    assert store.add("k", 2, timeout="5s") is False
+    assert store.multi_get(["k", "x"], timeout=5) == [1, None]
+    store.multi_set({"a": 1}, timeout=5)
+    assert store.exists("a", timeout=5) is True
+    assert store.increment("a", 2, timeout=5) == 3
+    assert store.expire("a", 60, timeout=5) is True
+    assert 0 < store.ttl("a", timeout=5) <= 60
+    assert store.delete("a", timeout=5) == 1
+    with pytest.raises(redmemo.InvalidTTLError, match="timeout"):
+        store.get("k", timeout=-1)
+    assert store.clear(timeout=5) >= 1
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_per_command_timeout_gives_up_on_a_paused_server(mode: str) -> None:
+    import asyncio
+    import os
+    import signal
+
+    from tests.support.servers import start_redis
+
+    server = start_redis()
+    try:
+        # A socket timeout far longer than the command's: only ``timeout=`` can end the
+        # wait with CommandTimeoutError (the socket's would be another BackendError).
+        cache = redmemo.Cache(server.url + "?socket_timeout=30", breaker=False)
+        cache.set("k", "v")
+        os.kill(server.process.pid, signal.SIGSTOP)
+        try:
+            with pytest.raises(
+                redmemo.CommandTimeoutError, match=r"get did not finish within 0.3 s"
+            ):
+                if mode == "sync":
+                    cache.get("k", timeout=0.3)
+                else:
+                    asyncio.run(cache.aget("k", timeout=0.3))
+            with pytest.raises(TimeoutError):  # it is a TimeoutError too
+                cache.set("k", "w", timeout=0.3)
+        finally:
+            os.kill(server.process.pid, signal.SIGCONT)
+        assert cache.get("k", timeout=5) in ("v", "w")  # the timed-out write may have landed
+        cache.close()
+    finally:
+        server.stop()

@@ -40,12 +40,21 @@ class AsyncStoreMixin(Facade):
     # -- the API ----------------------------------------------------------------------------
 
     async def aget(
-        self, key: str, default: Any = None, *, serializer: SerializerSpec | None = None
+        self,
+        key: str,
+        default: Any = None,
+        *,
+        serializer: SerializerSpec | None = None,
+        timeout: Duration | None = None,
     ) -> Any:
         """The value stored under ``key``, or ``default`` when there is none.
 
         Pass ``default=redmemo.MISSING`` to tell a miss from a stored ``None``.
         """
+        if timeout is not None:
+            return await self._async_within(
+                timeout, "get", type(self).aget, self, key, default, serializer=serializer
+            )
         full = self._key(key)
         runtime = self._runtime
         if not runtime.enabled:
@@ -65,11 +74,16 @@ class AsyncStoreMixin(Facade):
         ttl: Duration | None = None,
         *,
         serializer: SerializerSpec | None = None,
+        timeout: Duration | None = None,
     ) -> None:
         """Store ``value`` under ``key``, for ``ttl`` (or the cache's default) if given.
 
         ``ttl=redmemo.FOREVER``: never expire. ``ttl`` of 0 or less: expire now (the key
         is deleted), as in Django."""
+        if timeout is not None:
+            return await self._async_within(
+                timeout, "set", type(self).aset, self, key, value, ttl, serializer=serializer
+            )
         full = self._key(key)
         if expires_now(ttl):
             if self._runtime.enabled:
@@ -87,9 +101,14 @@ class AsyncStoreMixin(Facade):
         ttl: Duration | None = None,
         *,
         serializer: SerializerSpec | None = None,
+        timeout: Duration | None = None,
     ) -> bool:
         """Store ``value`` only if ``key`` holds nothing; return whether it was stored
         (a ``ttl`` of 0 or less stores nothing)."""
+        if timeout is not None:
+            return await self._async_within(
+                timeout, "add", type(self).aadd, self, key, value, ttl, serializer=serializer
+            )
         full = self._key(key)
         if expires_now(ttl):
             return False
@@ -143,8 +162,19 @@ class AsyncStoreMixin(Facade):
         default: Any = None,
         *,
         serializer: SerializerSpec | None = None,
+        timeout: Duration | None = None,
     ) -> list[Any]:
         """The values of ``keys`` in order (``default`` for each miss), in one round trip."""
+        if timeout is not None:
+            return await self._async_within(
+                timeout,
+                "multi_get",
+                type(self).amulti_get,
+                self,
+                keys,
+                default,
+                serializer=serializer,
+            )
         if isinstance(keys, str):
             raise TypeError("multi_get takes a sequence of keys, not a single str")
         fulls = [self._key(k) for k in keys]
@@ -165,8 +195,13 @@ class AsyncStoreMixin(Facade):
         ttl: Duration | None = None,
         *,
         serializer: SerializerSpec | None = None,
+        timeout: Duration | None = None,
     ) -> None:
         """Store many values at once (one round trip); all are checked before any is sent."""
+        if timeout is not None:
+            return await self._async_within(
+                timeout, "multi_set", type(self).amulti_set, self, items, ttl, serializer=serializer
+            )
         pairs = items.items() if isinstance(items, Mapping) else items
         if expires_now(ttl):  # Django's convention: expire now
             fulls = [self._key(k) for k, _ in pairs]
@@ -178,20 +213,26 @@ class AsyncStoreMixin(Facade):
         if self._runtime.enabled:
             await self._runtime.async_backend().set_many(encoded, ttl_ms)
 
-    async def aexists(self, key: str) -> bool:
+    async def aexists(self, key: str, *, timeout: Duration | None = None) -> bool:
         """Whether ``key`` holds a value (bytes that read as a miss do not count)."""
+        if timeout is not None:
+            return await self._async_within(timeout, "exists", type(self).aexists, self, key)
         full = self._key(key)
         if not self._runtime.enabled:
             return False
         raw = await self._runtime.async_backend().get(full)
         return raw is not None and self._runtime.codec.decode(raw) is not None
 
-    async def aincrement(self, key: str, delta: int = 1) -> int:
+    async def aincrement(self, key: str, delta: int = 1, *, timeout: Duration | None = None) -> int:
         """Add ``delta`` to the integer counter at ``key`` atomically; return the new value.
 
         A missing key counts from 0. A key holding anything but an integer raises
         :class:`~redmemo.NotACounterError` and is left as it was.
         """
+        if timeout is not None:
+            return await self._async_within(
+                timeout, "increment", type(self).aincrement, self, key, delta
+            )
         full = self._key(key)
         if type(delta) is not int:
             raise TypeError(f"increment takes an int delta, not {type(delta).__name__}")
@@ -199,9 +240,13 @@ class AsyncStoreMixin(Facade):
             return delta
         return await self._runtime.async_backend().incr(full, delta)
 
-    async def aexpire(self, key: str, ttl: Duration | None) -> bool:
+    async def aexpire(
+        self, key: str, ttl: Duration | None, *, timeout: Duration | None = None
+    ) -> bool:
         """Give ``key`` a new time to live (``None`` or ``FOREVER``: keep it forever; 0 or
         less: expire now); False if it was absent."""
+        if timeout is not None:
+            return await self._async_within(timeout, "expire", type(self).aexpire, self, key, ttl)
         full = self._key(key)
         if expires_now(ttl):
             return self._runtime.enabled and bool(
@@ -212,28 +257,34 @@ class AsyncStoreMixin(Facade):
             return False
         return await self._runtime.async_backend().expire(full, ttl_ms)
 
-    async def attl(self, key: str) -> float | None:
+    async def attl(self, key: str, *, timeout: Duration | None = None) -> float | None:
         """Seconds ``key`` has left, or None when it is absent or never expires."""
+        if timeout is not None:
+            return await self._async_within(timeout, "ttl", type(self).attl, self, key)
         full = self._key(key)
         if not self._runtime.enabled:
             return None
         left = await self._runtime.async_backend().ttl_ms(full)
         return None if left is None else left / 1000.0
 
-    async def adelete(self, *keys: str) -> int:
+    async def adelete(self, *keys: str, timeout: Duration | None = None) -> int:
         """Delete ``keys``; return how many existed."""
+        if timeout is not None:
+            return await self._async_within(timeout, "delete", type(self).adelete, self, *keys)
         fulls = [self._key(k) for k in keys]
         if not self._runtime.enabled:
             return 0
         return await self._runtime.async_backend().delete(fulls)
 
-    async def aclear(self) -> int:
+    async def aclear(self, *, timeout: Duration | None = None) -> int:
         """Delete every entry and all bookkeeping of this cache's namespace, and of no
         other; fills already running do not store afterwards. Returns the entries removed.
 
         It finds them with SCAN (never KEYS or FLUSHDB), so its cost grows with the size
         of the whole Redis database, not only the namespace.
         """
+        if timeout is not None:
+            return await self._async_within(timeout, "clear", type(self).aclear, self)
         if not self._runtime.enabled:
             return 0
         return await run_invalidation(self._runtime, PendingInvalidation(clear=True))
@@ -276,6 +327,8 @@ class AsyncStoreMixin(Facade):
             return 0
         return await run_invalidation(self._runtime, PendingInvalidation(pattern=pattern))
 
-    async def araw(self, command: str, *args: Any) -> Any:
+    async def araw(self, command: str, *args: Any, timeout: Duration | None = None) -> Any:
         """Send ``command`` to the backend as is: keys are not namespaced, values not decoded."""
+        if timeout is not None:
+            return await self._async_within(timeout, "raw", type(self).araw, self, command, *args)
         return await self._runtime.async_backend().raw(command, *args)

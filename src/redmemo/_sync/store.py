@@ -41,12 +41,21 @@ class SyncStoreMixin(Facade):
     # -- the API ----------------------------------------------------------------------------
 
     def get(
-        self, key: str, default: Any = None, *, serializer: SerializerSpec | None = None
+        self,
+        key: str,
+        default: Any = None,
+        *,
+        serializer: SerializerSpec | None = None,
+        timeout: Duration | None = None,
     ) -> Any:
         """The value stored under ``key``, or ``default`` when there is none.
 
         Pass ``default=redmemo.MISSING`` to tell a miss from a stored ``None``.
         """
+        if timeout is not None:
+            return self._sync_within(
+                timeout, "get", type(self).get, self, key, default, serializer=serializer
+            )
         full = self._key(key)
         runtime = self._runtime
         if not runtime.enabled:
@@ -66,11 +75,16 @@ class SyncStoreMixin(Facade):
         ttl: Duration | None = None,
         *,
         serializer: SerializerSpec | None = None,
+        timeout: Duration | None = None,
     ) -> None:
         """Store ``value`` under ``key``, for ``ttl`` (or the cache's default) if given.
 
         ``ttl=redmemo.FOREVER``: never expire. ``ttl`` of 0 or less: expire now (the key
         is deleted), as in Django."""
+        if timeout is not None:
+            return self._sync_within(
+                timeout, "set", type(self).set, self, key, value, ttl, serializer=serializer
+            )
         full = self._key(key)
         if expires_now(ttl):
             if self._runtime.enabled:
@@ -88,9 +102,14 @@ class SyncStoreMixin(Facade):
         ttl: Duration | None = None,
         *,
         serializer: SerializerSpec | None = None,
+        timeout: Duration | None = None,
     ) -> bool:
         """Store ``value`` only if ``key`` holds nothing; return whether it was stored
         (a ``ttl`` of 0 or less stores nothing)."""
+        if timeout is not None:
+            return self._sync_within(
+                timeout, "add", type(self).add, self, key, value, ttl, serializer=serializer
+            )
         full = self._key(key)
         if expires_now(ttl):
             return False
@@ -144,8 +163,19 @@ class SyncStoreMixin(Facade):
         default: Any = None,
         *,
         serializer: SerializerSpec | None = None,
+        timeout: Duration | None = None,
     ) -> list[Any]:
         """The values of ``keys`` in order (``default`` for each miss), in one round trip."""
+        if timeout is not None:
+            return self._sync_within(
+                timeout,
+                "multi_get",
+                type(self).multi_get,
+                self,
+                keys,
+                default,
+                serializer=serializer,
+            )
         if isinstance(keys, str):
             raise TypeError("multi_get takes a sequence of keys, not a single str")
         fulls = [self._key(k) for k in keys]
@@ -166,8 +196,13 @@ class SyncStoreMixin(Facade):
         ttl: Duration | None = None,
         *,
         serializer: SerializerSpec | None = None,
+        timeout: Duration | None = None,
     ) -> None:
         """Store many values at once (one round trip); all are checked before any is sent."""
+        if timeout is not None:
+            return self._sync_within(
+                timeout, "multi_set", type(self).multi_set, self, items, ttl, serializer=serializer
+            )
         pairs = items.items() if isinstance(items, Mapping) else items
         if expires_now(ttl):  # Django's convention: expire now
             fulls = [self._key(k) for k, _ in pairs]
@@ -179,20 +214,26 @@ class SyncStoreMixin(Facade):
         if self._runtime.enabled:
             self._runtime.sync_backend().set_many(encoded, ttl_ms)
 
-    def exists(self, key: str) -> bool:
+    def exists(self, key: str, *, timeout: Duration | None = None) -> bool:
         """Whether ``key`` holds a value (bytes that read as a miss do not count)."""
+        if timeout is not None:
+            return self._sync_within(timeout, "exists", type(self).exists, self, key)
         full = self._key(key)
         if not self._runtime.enabled:
             return False
         raw = self._runtime.sync_backend().get(full)
         return raw is not None and self._runtime.codec.decode(raw) is not None
 
-    def increment(self, key: str, delta: int = 1) -> int:
+    def increment(self, key: str, delta: int = 1, *, timeout: Duration | None = None) -> int:
         """Add ``delta`` to the integer counter at ``key`` atomically; return the new value.
 
         A missing key counts from 0. A key holding anything but an integer raises
         :class:`~redmemo.NotACounterError` and is left as it was.
         """
+        if timeout is not None:
+            return self._sync_within(
+                timeout, "increment", type(self).increment, self, key, delta
+            )
         full = self._key(key)
         if type(delta) is not int:
             raise TypeError(f"increment takes an int delta, not {type(delta).__name__}")
@@ -200,9 +241,13 @@ class SyncStoreMixin(Facade):
             return delta
         return self._runtime.sync_backend().incr(full, delta)
 
-    def expire(self, key: str, ttl: Duration | None) -> bool:
+    def expire(
+        self, key: str, ttl: Duration | None, *, timeout: Duration | None = None
+    ) -> bool:
         """Give ``key`` a new time to live (``None`` or ``FOREVER``: keep it forever; 0 or
         less: expire now); False if it was absent."""
+        if timeout is not None:
+            return self._sync_within(timeout, "expire", type(self).expire, self, key, ttl)
         full = self._key(key)
         if expires_now(ttl):
             return self._runtime.enabled and bool(
@@ -213,28 +258,34 @@ class SyncStoreMixin(Facade):
             return False
         return self._runtime.sync_backend().expire(full, ttl_ms)
 
-    def ttl(self, key: str) -> float | None:
+    def ttl(self, key: str, *, timeout: Duration | None = None) -> float | None:
         """Seconds ``key`` has left, or None when it is absent or never expires."""
+        if timeout is not None:
+            return self._sync_within(timeout, "ttl", type(self).ttl, self, key)
         full = self._key(key)
         if not self._runtime.enabled:
             return None
         left = self._runtime.sync_backend().ttl_ms(full)
         return None if left is None else left / 1000.0
 
-    def delete(self, *keys: str) -> int:
+    def delete(self, *keys: str, timeout: Duration | None = None) -> int:
         """Delete ``keys``; return how many existed."""
+        if timeout is not None:
+            return self._sync_within(timeout, "delete", type(self).delete, self, *keys)
         fulls = [self._key(k) for k in keys]
         if not self._runtime.enabled:
             return 0
         return self._runtime.sync_backend().delete(fulls)
 
-    def clear(self) -> int:
+    def clear(self, *, timeout: Duration | None = None) -> int:
         """Delete every entry and all bookkeeping of this cache's namespace, and of no
         other; fills already running do not store afterwards. Returns the entries removed.
 
         It finds them with SCAN (never KEYS or FLUSHDB), so its cost grows with the size
         of the whole Redis database, not only the namespace.
         """
+        if timeout is not None:
+            return self._sync_within(timeout, "clear", type(self).clear, self)
         if not self._runtime.enabled:
             return 0
         return run_invalidation(self._runtime, PendingInvalidation(clear=True))
@@ -277,6 +328,8 @@ class SyncStoreMixin(Facade):
             return 0
         return run_invalidation(self._runtime, PendingInvalidation(pattern=pattern))
 
-    def raw(self, command: str, *args: Any) -> Any:
+    def raw(self, command: str, *args: Any, timeout: Duration | None = None) -> Any:
         """Send ``command`` to the backend as is: keys are not namespaced, values not decoded."""
+        if timeout is not None:
+            return self._sync_within(timeout, "raw", type(self).raw, self, command, *args)
         return self._runtime.sync_backend().raw(command, *args)
