@@ -408,13 +408,14 @@ def test_a_per_command_timeout_gives_up_on_a_paused_server(mode: str) -> None:
         cache.set("k", "v")
         os.kill(server.process.pid, signal.SIGSTOP)
         try:
-            with pytest.raises(
-                redmemo.CommandTimeoutError, match=r"get did not finish within 0.3 s"
-            ):
+
+            def read() -> Any:
                 if mode == "sync":
-                    cache.get("k", timeout=0.3)
-                else:
-                    asyncio.run(cache.aget("k", timeout=0.3))
+                    return cache.get("k", timeout=0.3)
+                return asyncio.run(cache.aget("k", timeout=0.3))
+
+            with pytest.raises(redmemo.CommandTimeoutError, match=r"get did not finish within 0.3"):
+                read()
             with pytest.raises(TimeoutError):  # it is a TimeoutError too
                 cache.set("k", "w", timeout=0.3)
         finally:
