@@ -171,7 +171,7 @@ class Cache(FamiliarMixin, SyncStoreMixin, AsyncStoreMixin):
             names = [n.strip() for n in wanted.split(",") if n.strip() not in ("", "*")]
             self.add_hook(DecisionLog(names))
         self._plugin_hooks: list[EventAdapter] = []
-        self.plugins = PluginList(plugins, self._wire_plugins)
+        self._plugins = PluginList(plugins, self._wire_plugins)
         self._wire_plugins()
         self._shared_stats = SharedStats(
             self.keyspace,
@@ -249,6 +249,19 @@ class Cache(FamiliarMixin, SyncStoreMixin, AsyncStoreMixin):
         if self._hooks.timed and not timed:
             assert self._runtime.stack is not None
             self._runtime.stack.relayer(self._layers())
+
+    @property
+    def plugins(self) -> PluginList:
+        """The plugins around the store commands; a list: append, extend, ``+=``, remove
+        or assign a new list, and the commands are re-wired."""
+        return self._plugins
+
+    @plugins.setter
+    def plugins(self, plugins: Iterable[Any]) -> None:
+        if plugins is self._plugins:
+            return  # ``cache.plugins += [...]`` assigns the same list back
+        self._plugins = PluginList(plugins, self._wire_plugins)
+        self._wire_plugins()
 
     def _wire_plugins(self) -> None:
         """Put the plugins around the commands they care about, and nothing around the

@@ -98,6 +98,11 @@ class PluginList(list[Any]):
         super().extend(resolve_plugin(item) for item in items)
         self._changed()
 
+    def __iadd__(self, items: Iterable[Any]) -> PluginList:  # type: ignore[misc]
+        # list's own += extends in C, past extend(): the commands would not be re-wired.
+        self.extend(items)
+        return self
+
     def insert(self, index: SupportsIndex, item: Any) -> None:
         super().insert(index, resolve_plugin(item))
         self._changed()

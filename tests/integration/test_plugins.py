@@ -125,6 +125,19 @@ def test_plugins_added_later_and_removed_take_effect_at_once() -> None:
     assert "get" not in cache.__dict__
 
 
+def test_plugins_added_with_plus_equals_or_assigned_take_effect() -> None:
+    cache = redmemo.Cache("memory://")
+    cache.plugins += [TimingPlugin()]  # as pycached's documentation writes it
+    cache.get("k")
+    assert cache.profiling["get_count"] == 1
+    cache.plugins = [HitMissRatioPlugin()]
+    cache.get("k")
+    assert cache.profiling["get_count"] == 1  # the timing plugin is gone
+    assert cache.hit_miss_ratio["total"] == 1
+    cache.plugins = []
+    assert "get" not in cache.__dict__
+
+
 def test_plugins_configured_by_dotted_path() -> None:
     redmemo.caches.configure(
         {
