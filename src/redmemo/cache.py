@@ -31,6 +31,7 @@ from .core.breaker import Breaker
 from .core.durations import Duration, Forever, to_seconds_or_none
 from .core.entry import EntryCodec
 from .core.keyspace import Keyspace
+from .core.policies import Policy
 from .core.serializers import SerializerSpec, resolve_serializer
 from .errors import ConfigurationError
 from .events import Hook, Hooks
@@ -39,6 +40,7 @@ from .locks import Lock, OptimisticLock
 from .observe.logs import DecisionLog, LogHook
 from .observe.shared_stats import SharedStats
 from .observe.stats import StatsHook, merge
+from .options import check_maxsize, check_policy
 from .plugins import COMMANDS, EventAdapter, PluginList, async_wrapper, sync_wrapper
 from .runtime import Runtime
 
@@ -103,6 +105,8 @@ class Cache(FamiliarMixin, SyncStoreMixin, AsyncStoreMixin):
         plugins: Iterable[Any] = (),
         breaker: bool | Breaker | None = None,
         invalidation: str = "raise",
+        maxsize: int | None = None,
+        policy: str | Policy | None = None,
     ) -> None:
         if not isinstance(namespace, str) or not namespace:
             raise ConfigurationError(
@@ -134,6 +138,11 @@ class Cache(FamiliarMixin, SyncStoreMixin, AsyncStoreMixin):
         )
         self.namespace = namespace
         self.keyspace = Keyspace(namespace)
+        # A bound shared by the decorated functions that set none of their own.
+        self.maxsize = check_maxsize(maxsize)
+        self.policy = check_policy(policy)
+        if self.policy is not None and self.maxsize is None:
+            raise ConfigurationError("policy= needs maxsize= (the bound it evicts for)")
         self.default_ttl = to_seconds_or_none(ttl)
         self.serializer = resolve_serializer(serializer)
         codec = EntryCodec(

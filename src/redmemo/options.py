@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .core.durations import Forever, to_seconds_or_none
+from .core.policies import Policy, resolve_policy
 from .core.policy import early_beta
 from .errors import ConfigurationError
 
@@ -96,6 +97,18 @@ def _any(value: Any) -> Any:
     return value
 
 
+def check_maxsize(value: Any) -> int | None:
+    if value is not None and (type(value) is not int or value < 1):
+        raise ConfigurationError(
+            f"maxsize must be a positive int (the most entries to keep), got {value!r}"
+        )
+    return value
+
+
+def check_policy(value: Any) -> Policy | None:
+    return None if value is None else resolve_policy(value)
+
+
 @dataclass(frozen=True)
 class Options:
     """Every option of ``@cache(...)``, checked and converted when decorating."""
@@ -136,6 +149,11 @@ class Options:
     # Templates (or a callable) of the tags and keys the entry is invalidated with.
     tags: Any = _option((), _templates("tags"))
     depends_on: Any = _option((), _templates("depends_on"))
+    # At most this many entries for the function, evicted by `policy` (the cache's
+    # maxsize, shared by its unbounded functions, if not given); None: unbounded.
+    maxsize: int | None = _option(None, check_maxsize)
+    # An eviction policy by name (core/policies.py) or a Policy; default "lru".
+    policy: Policy | None = _option(None, check_policy)
     on_hit: Callable[[str, Any, Any], None] | None = _option(
         None, _callable_or_none("on_hit", "a callable")
     )

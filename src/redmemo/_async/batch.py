@@ -213,7 +213,8 @@ class AsyncBatchFunction:
             if data is None:  # not returned, or not to be stored
                 await inner._release_quietly(key, token)
                 continue
-            stores.append(StoreRequest(key, token, data, inner.options.backend_ttl_ms))
+            bound = inner._bound_of(calls[one][1], [])
+            stores.append(StoreRequest(key, token, data, inner.options.backend_ttl_ms, bound))
             stored_ids.append(one)
         if stores:
             try:

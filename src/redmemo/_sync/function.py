@@ -12,7 +12,7 @@ import contextvars
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Future
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
@@ -21,6 +21,7 @@ from ..coordination.flights import Abandoned
 from ..coordination.leases import LeaseMode, LeaseStatus, Notice, new_token
 from ..coordination.pending import PendingInvalidation
 from ..core.entry import Entry
+from ..core.policies import TOUCHING, BoundSpec, CacheInfo
 from ..core.policy import State, classify
 from ..errors import BackendError, RecursiveCallError, SerializationError
 from ..events import (
@@ -91,6 +92,8 @@ class SyncCachedFunction(Generic[P, T]):
         if self._own_hook is None:  # the common case: straight to the cache's hooks
             self._emit = runtime.hooks.emit  # type: ignore[method-assign]
         self._raw_options = raw_options or {}
+        bound = self.design.bound
+        self._touching = bound if bound is not None and bound.policy in TOUCHING else None
 
     # -- the public face ----------------------------------------------------------------
 
@@ -130,6 +133,27 @@ class SyncCachedFunction(Generic[P, T]):
     def stats(self, reset: bool = False) -> dict[str, int]:
         """This function's counters (hits, misses, stale, fills, ...) in this process."""
         return self._stats.snapshot(reset)
+
+    def cache_info(self) -> CacheInfo:
+        """``(hits, misses, maxsize, currsize)`` as ``functools.lru_cache`` gives them:
+        hits (stale ones included) and misses of this process; ``maxsize`` of the bound
+        (None: unbounded); ``currsize`` the entries the bound holds now, in every
+        process (for ``Cache(maxsize=)``, those of all the functions sharing it), or of an
+        unbounded function, the entries it has registered and not yet expired."""
+        counts = self._stats.snapshot()
+        backend = self._runtime.sync_backend()
+        bound = self.design.bound
+        if bound is None:
+            size = backend.index_size(self.design.function_index)
+        else:
+            size = backend.bound_size(bound)
+        maxsize = None if bound is None else bound.maxsize
+        return CacheInfo(counts["hits"] + counts["stale"], counts["misses"], maxsize, size)
+
+    def cache_clear(self) -> None:
+        """Remove every entry of this function, in every process (``functools``' name for
+        :meth:`invalidate_all`)."""
+        self.invalidate_all()
 
     @overload
     def __get__(
@@ -174,7 +198,7 @@ class SyncCachedFunction(Generic[P, T]):
             if waiting is None:  # a read of this key is in flight: take its answer
                 raw = self._read_shared(key)
             else:
-                raw = runtime.sync_backend().get(key)
+                raw = self._read(key)
                 reads.finish(key, waiting, raw)
         except BaseException as exc:
             if waiting is not None:
@@ -214,7 +238,22 @@ class SyncCachedFunction(Generic[P, T]):
                 return shared
             except Abandoned:
                 pass  # its reader was cancelled: read for ourselves
-        return self._runtime.sync_backend().get(key)
+        return self._read(key)
+
+    def _read(self, key: str) -> bytes | None:
+        """The entry at ``key``: a GET, or for a bound whose policy records hits, the GET
+        and the record in one script."""
+        if self._touching is None:
+            return self._runtime.sync_backend().get(key)
+        return self._runtime.sync_backend().read_touch(key, self._touching)
+
+    def _bound_of(self, arguments: Mapping[str, Any], late: list[str]) -> BoundSpec | None:
+        """This entry's part of its bound: the group, and the indexes it is registered
+        in (an evicted entry leaves them too)."""
+        bound = self.design.bound
+        if bound is None:
+            return None
+        return bound._replace(indexes=(*self.design.early_indexes(arguments), *late))
 
     def _fill(self, key: str, args: Any, kwargs: Any, fallback: Entry | None) -> T:
         """Compute a missing entry once per process: the first caller leads, others join."""
@@ -395,8 +434,9 @@ class SyncCachedFunction(Generic[P, T]):
             self._release_quietly(key, token)
             return value
         try:
+            bound = self._bound_of(self.keys.arguments(args, kwargs), late)
             stored = backend.store_leased(
-                key, token, data, self.options.backend_ttl_ms, late, started_us
+                key, token, data, self.options.backend_ttl_ms, late, started_us, bound
             )
         except BackendError as exc:
             self._report(exc, key)

@@ -31,6 +31,7 @@ from ..coordination.leases import (
 )
 from ..core.glob import compile_glob
 from ..core.keyspace import Keyspace
+from ..core.policies import BoundSpec, BoundState, Policy
 from ..errors import NotACounterError
 
 __all__ = ["MARKER_MS", "AsyncMemoryBackend", "MemoryBackend", "MemoryStore", "named_store"]
@@ -74,6 +75,10 @@ class MemoryStore:
         self._index_pruned: dict[str, int] = {}
         self._index_expiries: list[tuple[float, str]] = []
         self._swept_size = 0
+        # Bounded groups (core/policies.py), as lua/bound_*.lua keep them in Redis: the
+        # group's state by its ranks key, and each bounded entry's group and indexes.
+        self.bounds: dict[str, BoundState] = {}
+        self.bound_of: dict[str, tuple[str, tuple[str, ...]]] = {}
         # Called (outside the lock) when a fill is stored or given back, to wake callers
         # of this process that wait for it. Weak: a shared store outlives its caches.
         self.listeners: list[weakref.WeakMethod[Listener]] = []
@@ -172,6 +177,53 @@ class MemoryStore:
             if self._index_last.get(index) == ends_at:
                 self.take_index(index)
 
+    # -- bounded groups (call with the lock held) --------------------------------------------
+
+    def unbound(self, key: str) -> None:
+        """``key`` leaves its bounded group's bookkeeping (it was invalidated or evicted)."""
+        found = self.bound_of.pop(key, None)
+        if found is not None:
+            state = self.bounds.get(found[0])
+            if state is not None:
+                state.forget(key)
+
+    def bound_insert(self, key: str, bound: BoundSpec, ttl_ms: int | None, now: float) -> int:
+        """lua/bound_store.lua after the SET: record ``key``, evict; returns evictions."""
+        state = self.bounds.get(bound.rank)
+        if state is None:
+            state = self.bounds[bound.rank] = BoundState(Policy(bound.policy, bound.seed))
+        now_ms = int(now * 1000)
+        for member in state.expired(now_ms)[:16]:
+            self.unbound(member)
+            state.forget(member)
+        evicted = 0
+        if key in state.ranks:
+            state.touch(key, now_ms)  # stored again: a use
+        else:
+            while len(state.ranks) >= bound.maxsize:
+                victim = state.victim()
+                if victim is None:
+                    break
+                evicted += self.evict(victim, state, now)
+            state.insert(key, now_ms)
+        if ttl_ms is None:
+            state.expires.pop(key, None)
+        else:
+            state.expires[key] = now_ms + ttl_ms
+        self.bound_of[key] = (bound.rank, bound.indexes)
+        return evicted
+
+    def evict(self, victim: str, state: BoundState, now: float) -> int:
+        found = self.bound_of.pop(victim, None)
+        for index in found[1] if found is not None else ():
+            members = self.indexes.get(index)
+            if members is not None:
+                members.pop(victim, None)
+        state.forget(victim)
+        alive = self.live(victim, now) is not None
+        self.data.pop(victim, None)
+        return int(alive)
+
     def take_index(self, index: str) -> list[str]:
         self._index_last.pop(index, None)
         self._index_pruned.pop(index, None)
@@ -228,6 +280,35 @@ class MemoryBackend:
         with store.lock:
             item = store.live(key, store.clock())
             return None if item is None else item[0]
+
+    def read_touch(self, key: str, bound: BoundSpec) -> bytes | None:
+        store = self.store
+        with store.lock:
+            now = store.clock()
+            item = store.live(key, now)
+            if item is None:
+                return None
+            state = store.bounds.get(bound.rank)
+            if state is not None:
+                state.touch(key, int(now * 1000))
+            return item[0]
+
+    def index_size(self, index: str) -> int:
+        store = self.store
+        with store.lock:
+            now = store.clock()
+            return sum(1 for ends in store.indexes.get(index, {}).values() if ends > now)
+
+    def bound_size(self, bound: BoundSpec) -> int:
+        store = self.store
+        with store.lock:
+            state = store.bounds.get(bound.rank)
+            if state is None:
+                return 0
+            for member in state.expired(int(store.clock() * 1000)):
+                store.unbound(member)
+                state.forget(member)
+            return len(state.ranks)
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         store = self.store
@@ -424,6 +505,7 @@ class MemoryBackend:
         ttl_ms: int | None,
         late: Sequence[str] = (),
         started_us: int = 0,
+        bound: BoundSpec | None = None,
     ) -> bool:
         store = self.store
         with store.lock:
@@ -437,6 +519,8 @@ class MemoryBackend:
                 for index in late:
                     store.register(index, key, ends_at, now)
                 store.put(key, entry, _expiry(ttl_ms, now))
+                if bound is not None:
+                    store.bound_insert(key, bound, ttl_ms, now)
             del store.leases[key]
             waited = store.take_flag(key, now)
         if waited:
@@ -456,7 +540,9 @@ class MemoryBackend:
         ]
 
     def store_many(self, requests: Sequence[StoreRequest]) -> list[bool]:
-        return [self.store_leased(r.key, r.token, r.entry, r.ttl_ms) for r in requests]
+        return [
+            self.store_leased(r.key, r.token, r.entry, r.ttl_ms, bound=r.bound) for r in requests
+        ]
 
     def release(self, key: str, token: bytes) -> None:
         store = self.store
@@ -539,6 +625,7 @@ class MemoryBackend:
                 if store.live(key, now) is not None:
                     del store.data[key]
                     removed += 1
+                store.unbound(key)
                 store.leases.pop(key, None)
                 if store.take_flag(key, now):
                     woken.append((key, Notice.WAKE, b""))
@@ -564,6 +651,10 @@ class MemoryBackend:
                 store.take_index(index)
             for index in [i for i in store.markers if i.startswith(prefix)]:
                 del store.markers[index]
+            for rank in [r for r in store.bounds if r.startswith(prefix)]:
+                del store.bounds[rank]
+            for key in [k for k in store.bound_of if k.startswith(prefix)]:
+                del store.bound_of[key]
         store.notify(woken)
         return removed
 
@@ -662,8 +753,18 @@ class AsyncMemoryBackend:
         ttl_ms: int | None,
         late: Sequence[str] = (),
         started_us: int = 0,
+        bound: BoundSpec | None = None,
     ) -> bool:
-        return self.sync.store_leased(key, token, entry, ttl_ms, late, started_us)
+        return self.sync.store_leased(key, token, entry, ttl_ms, late, started_us, bound)
+
+    async def read_touch(self, key: str, bound: BoundSpec) -> bytes | None:
+        return self.sync.read_touch(key, bound)
+
+    async def bound_size(self, bound: BoundSpec) -> int:
+        return self.sync.bound_size(bound)
+
+    async def index_size(self, index: str) -> int:
+        return self.sync.index_size(index)
 
     async def release(self, key: str, token: bytes) -> None:
         self.sync.release(key, token)

@@ -11,6 +11,8 @@ import enum
 import os
 from typing import NamedTuple
 
+from ..core.policies import BoundSpec
+
 __all__ = [
     "PUBLISH_LIMIT",
     "Lease",
@@ -68,6 +70,7 @@ class StoreRequest(NamedTuple):
     token: bytes
     entry: bytes
     ttl_ms: int | None
+    bound: BoundSpec | None = None  # its bounded group, if any
 
 
 class Notice(enum.Enum):

@@ -12,6 +12,10 @@ For a namespace ``N`` (escaped, see below) the keys are::
     N:#fn:{name}          the entries of a decorated function
     N:#node:{name}        the entries of a node class
     N:#stats, N:#stats:{name}   statistics shared across processes
+    N:#bound:{group}      a bounded group's ranks (a sorted set), with ``:exp`` (when
+                          each entry expires), ``:m`` (counters: seq, age, hand) and
+                          ``:v`` (SIEVE's visited bits), all in the group's slot
+    N:#bounds             bounded entry -> its group's ranks key and index memberships
     N:#fills              the pub/sub channel of fill notices (a channel, not a key)
 
 Why this shape:
@@ -190,6 +194,17 @@ class Keyspace:
         """The fencing counter of the lock ``name``: same slot, never cleared."""
         return f"{self.prefix}#fence:{{{_escape(name)}}}"
 
+    def bound(self, group: str) -> str:
+        """The ranks of the bounded group ``group`` (a function's name, or ``#namespace``
+        for the cache-wide bound); its other keys add ``:exp``, ``:m`` and ``:v``."""
+        return f"{self.prefix}#bound:{{{_escape(group)}}}"
+
+    @property
+    def bounds(self) -> str:
+        """Each bounded entry's group and index memberships (so that invalidating or
+        evicting it leaves nothing behind)."""
+        return self.prefix + "#bounds"
+
     def stats_of(self, name: str) -> str:
         return f"{self.stats}:{{{_escape(name)}}}"
 
@@ -238,6 +253,8 @@ class Keyspace:
             return "marker"
         name = rest[1:].split(":", 1)[0]
         if name in ("lease", "wait", "dep", "tag", "fn", "node", "stats", "lock", "fence"):
+            return name
+        if name in ("bound", "bounds"):
             return name
         return None
 

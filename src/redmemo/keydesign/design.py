@@ -18,11 +18,15 @@ from ..core.identity import identity_of
 from ..core.keys import KeyMaker
 from ..core.keyspace import Keyspace
 from ..core.missing import MISSING
+from ..core.policies import BoundSpec, Policy
 from ..core.templates import Args, make_renderer
 from ..errors import ConfigurationError, InvalidKeyError
 from ..events import Event, Hit, Miss
 from ..options import Options
 from .nodes import CacheLike, Node
+
+# The group of entries bounded by ``Cache(maxsize=...)``, shared by its functions.
+NAMESPACE_GROUP = "#namespace"
 
 __all__ = ["Design"]
 
@@ -69,6 +73,32 @@ class Design:
         self.on_miss = options.on_miss
         self.adopt_node_meta: Callable[[dict[str, Any]], None] | None = None
         self._node_classes: set[type[Node]] = set()
+        self.bound = self._bound(cache, options)
+
+    def _bound(self, cache: Any, options: Options) -> BoundSpec | None:
+        """The bounded group of this function's entries: its own (``maxsize=``), the
+        cache's (``Cache(maxsize=)``, shared by its functions without one), or none."""
+        maxsize, policy, group = options.maxsize, options.policy, self.stats_name
+        if maxsize is None:
+            maxsize = getattr(cache, "maxsize", None)
+            if maxsize is None:
+                if policy is not None:
+                    raise ConfigurationError(
+                        f"{self.owner}: policy= needs maxsize= (on the function or the Cache)"
+                    )
+                return None
+            policy = policy or getattr(cache, "policy", None)
+            group = NAMESPACE_GROUP
+        settings = getattr(cache, "settings", None)
+        if getattr(settings, "topology", None) == "cluster":
+            raise ConfigurationError(
+                f"{self.owner}: maxsize= is not available on Redis Cluster: a bound's "
+                "entries and bookkeeping must share one node, and redmemo spreads entries "
+                "over every slot. Bound it on a standalone or Sentinel Redis, or let the "
+                "cluster's maxmemory policy evict"
+            )
+        chosen = policy or Policy("lru")
+        return BoundSpec(self.keyspace.bound(group), maxsize, chosen.name, (), chosen.seed)
 
     # -- keys -------------------------------------------------------------------------------
 

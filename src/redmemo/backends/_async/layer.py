@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from ...coordination.leases import Lease, LeaseMode, LeaseRequest, StoreRequest
+from ...core.policies import BoundSpec
 from .protocol import AsyncBackend
 
 __all__ = ["AsyncLayer"]
@@ -88,10 +89,20 @@ class AsyncLayer:
         ttl_ms: int | None,
         late: Sequence[str] = (),
         started_us: int = 0,
+        bound: BoundSpec | None = None,
     ) -> bool:
         return await self.call(
-            "store", self.inner.store_leased, key, token, entry, ttl_ms, late, started_us
+            "store", self.inner.store_leased, key, token, entry, ttl_ms, late, started_us, bound
         )
+
+    async def read_touch(self, key: str, bound: BoundSpec) -> bytes | None:
+        return await self.call("get", self.inner.read_touch, key, bound)
+
+    async def bound_size(self, bound: BoundSpec) -> int:
+        return await self.call("bound_size", self.inner.bound_size, bound)
+
+    async def index_size(self, index: str) -> int:
+        return await self.call("index_size", self.inner.index_size, index)
 
     async def release(self, key: str, token: bytes) -> None:
         await self.call("release", self.inner.release, key, token)

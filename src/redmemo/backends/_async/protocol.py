@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from ...coordination.leases import Lease, LeaseMode, LeaseRequest, StoreRequest
 from ...core.keyspace import Keyspace
+from ...core.policies import BoundSpec
 
 __all__ = ["AsyncBackend"]
 
@@ -70,9 +71,24 @@ class AsyncBackend(Protocol):
         ttl_ms: int | None,
         late: Sequence[str] = (),
         started_us: int = 0,
+        bound: BoundSpec | None = None,
     ) -> bool:
         """Store a fill's entry if its lease is still held and none of the ``late``
-        indexes (registered now) was invalidated since ``started_us``; wake waiters."""
+        indexes (registered now) was invalidated since ``started_us``; wake waiters. With
+        ``bound``, record it in its bounded group and evict the policy's victims, in the
+        same step."""
+        ...
+
+    async def read_touch(self, key: str, bound: BoundSpec) -> bytes | None:
+        """``get`` of a bounded entry whose policy records hits, recording this one."""
+        ...
+
+    async def bound_size(self, bound: BoundSpec) -> int:
+        """How many entries a bounded group holds (those past their time leave first)."""
+        ...
+
+    async def index_size(self, index: str) -> int:
+        """How many members of an index are registered for longer than now."""
         ...
 
     async def lease_many(self, requests: Sequence[LeaseRequest]) -> list[Lease]:

@@ -7,6 +7,7 @@ pipelines, so the same code serves a single server and, later, a cluster.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
@@ -23,6 +24,7 @@ from ...coordination.leases import (
     StoreRequest,
 )
 from ...core.keyspace import Keyspace
+from ...core.policies import BoundSpec
 from ...errors import BackendError, NotACounterError
 from ..memory import MARKER_MS
 from ..redis.clients import CLIENT_ERRORS
@@ -389,9 +391,12 @@ class AsyncRedisBackend:
         ttl_ms: int | None,
         late: Sequence[str] = (),
         started_us: int = 0,
+        bound: BoundSpec | None = None,
     ) -> bool:
         """Store ``entry`` if its fill still holds the lease (see lua/store.lua); the
-        ``late`` registrations first, and nothing stored if one is refused."""
+        ``late`` registrations first, and nothing stored if one is refused. An entry of a
+        bounded group is recorded in it, and the group's victims evicted, in the same
+        script (lua/bound_store.lua)."""
         if late:
             life = 0 if ttl_ms is None else ttl_ms + _LATE_MARGIN_MS
             replies = await self._scripts(self._registrations(key, late, life, started_us))
@@ -399,7 +404,33 @@ class AsyncRedisBackend:
                 await self.release(key, token)
                 return False
         args = [token, entry, ttl_ms or 0, self.keyspace.channel, PUBLISH_LIMIT]
-        return bool(await self._script("store", self._triple(key), args))
+        if bound is None:
+            return bool(await self._script("store", self._triple(key), args))
+        record = "\n".join((bound.rank, *bound.indexes))
+        args += [bound.maxsize, bound.policy, record]
+        reply = await self._script("bound_store", self._triple(key) + self._bound_keys(bound), args)
+        return bool(int(reply[0]))
+
+    def _bound_keys(self, bound: BoundSpec) -> list[str]:
+        rank = bound.rank
+        return [rank, rank + ":exp", rank + ":m", rank + ":v", self.keyspace.bounds]
+
+    async def read_touch(self, key: str, bound: BoundSpec) -> bytes | None:
+        """A bounded entry, and the record of its use, in one round trip."""
+        rank = bound.rank
+        keys = [key, rank, rank + ":m", rank + ":v"]
+        return cast("bytes | None", await self._script("bound_read", keys, [bound.policy]))
+
+    async def index_size(self, index: str) -> int:
+        # Registrations end at the entry's expiry (register.lua): count those still on.
+        now_ms = round(time.time() * 1000)
+        return int(await self._read("ZCOUNT", index, f"({now_ms}", "+inf"))
+
+    async def bound_size(self, bound: BoundSpec) -> int:
+        """The entries a bounded group holds (those past their time leave it first)."""
+        rank = bound.rank
+        keys = [rank, rank + ":exp", rank + ":v", self.keyspace.bounds]
+        return int(await self._script("bound_size", keys, []))
 
     async def lease_many(self, requests: Sequence[LeaseRequest]) -> list[Lease]:
         """Every lease request with its registrations, in pipelines: one round trip."""
@@ -422,15 +453,20 @@ class AsyncRedisBackend:
 
     async def store_many(self, requests: Sequence[StoreRequest]) -> list[bool]:
         channel = self.keyspace.channel
-        calls: list[ScriptCall] = [
-            (
-                "store",
-                self._triple(r.key),
-                [r.token, r.entry, r.ttl_ms or 0, channel, PUBLISH_LIMIT],
-            )
-            for r in requests
-        ]
-        return [bool(reply) for reply in (await self._scripts(calls) if calls else [])]
+        calls: list[ScriptCall] = []
+        for r in requests:
+            args = [r.token, r.entry, r.ttl_ms or 0, channel, PUBLISH_LIMIT]
+            if r.bound is None:
+                calls.append(("store", self._triple(r.key), args))
+            else:
+                args += [
+                    r.bound.maxsize,
+                    r.bound.policy,
+                    "\n".join((r.bound.rank, *r.bound.indexes)),
+                ]
+                calls.append(("bound_store", self._triple(r.key) + self._bound_keys(r.bound), args))
+        replies = await self._scripts(calls) if calls else []
+        return [bool(int(reply[0]) if isinstance(reply, list) else reply) for reply in replies]
 
     async def release(self, key: str, token: bytes) -> None:
         await self._script("release", self._triple(key), [token, self.keyspace.channel])
@@ -450,6 +486,7 @@ class AsyncRedisBackend:
     async def invalidate(self, keys: Sequence[str], indexes: Sequence[str] = ()) -> int:
         """Entries and their dependents' index, slot by slot; then the members found."""
         space = self.keyspace
+        bounds = self._bounds_hash
         calls: list[ScriptCall] = []
         for group in space.by_slot(keys).values():
             triples = [k for key in group for k in self._triple(key)]
@@ -457,9 +494,11 @@ class AsyncRedisBackend:
             for key in group:
                 dependents = space.dependents(key)
                 pairs += [dependents, space.marker(dependents)]
-            calls.append(("invalidate", triples + pairs, [space.channel, len(group), MARKER_MS]))
+            calls.append(
+                ("invalidate", triples + pairs, [space.channel, len(group), MARKER_MS, bounds])
+            )
         for index in indexes:
-            calls.append(("invalidate", [index, space.marker(index)], [space.channel, 0, 0]))
+            calls.append(("invalidate", [index, space.marker(index)], [space.channel, 0, 0, ""]))
         removed = 0
         members: set[str] = set()
         for reply in await self._scripts(calls):
@@ -468,6 +507,12 @@ class AsyncRedisBackend:
         members.difference_update(keys)
         return removed + await self._drop(members)
 
+    @property
+    def _bounds_hash(self) -> str:
+        # Bounded groups live on one node only (a cluster refuses them): there, invalidated
+        # entries leave their group's bookkeeping in the same script.
+        return "" if self._sharded else self.keyspace.bounds
+
     async def _drop(self, entries: Iterable[str]) -> int:
         """Invalidate entries (not their dependents), one script per hash slot."""
         channel = self.keyspace.channel
@@ -475,7 +520,7 @@ class AsyncRedisBackend:
             (
                 "invalidate",
                 [k for key in group for k in self._triple(key)],
-                [channel, len(group), 0],
+                [channel, len(group), 0, self._bounds_hash],
             )
             for group in self.keyspace.by_slot(entries).values()
         ]

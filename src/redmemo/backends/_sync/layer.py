@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from ...coordination.leases import Lease, LeaseMode, LeaseRequest, StoreRequest
+from ...core.policies import BoundSpec
 from .protocol import SyncBackend
 
 __all__ = ["SyncLayer"]
@@ -89,10 +90,20 @@ class SyncLayer:
         ttl_ms: int | None,
         late: Sequence[str] = (),
         started_us: int = 0,
+        bound: BoundSpec | None = None,
     ) -> bool:
         return self.call(
-            "store", self.inner.store_leased, key, token, entry, ttl_ms, late, started_us
+            "store", self.inner.store_leased, key, token, entry, ttl_ms, late, started_us, bound
         )
+
+    def read_touch(self, key: str, bound: BoundSpec) -> bytes | None:
+        return self.call("get", self.inner.read_touch, key, bound)
+
+    def bound_size(self, bound: BoundSpec) -> int:
+        return self.call("bound_size", self.inner.bound_size, bound)
+
+    def index_size(self, index: str) -> int:
+        return self.call("index_size", self.inner.index_size, index)
 
     def release(self, key: str, token: bytes) -> None:
         self.call("release", self.inner.release, key, token)

@@ -33,5 +33,8 @@ SCRIPTS = {
         "lock",
         "unlock",
         "relock",
+        "bound_store",
+        "bound_read",
+        "bound_size",
     )
 }
