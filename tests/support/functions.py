@@ -47,6 +47,16 @@ class Decorated:
     def refresh(self, *args: Any, **kwargs: Any) -> Any:
         return self._run(self.wrapped.refresh(*args, **kwargs))
 
+    def cache_info(self) -> Any:
+        return self._run(self.wrapped.cache_info())
+
+    def cache_clear(self) -> Any:
+        return self._run(self.wrapped.cache_clear())
+
+    def key(self, *args: Any, **kwargs: Any) -> str:
+        key: str = self.wrapped.key(*args, **kwargs)
+        return key
+
     def quiesce(self) -> None:
         """Wait until the background work this function started (refreshes) has ended."""
         background = self.cache._runtime.background
