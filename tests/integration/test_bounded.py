@@ -182,7 +182,10 @@ def test_redis_and_the_model_agree_on_a_long_random_replay(redis_url: str, polic
             for fn in fns:
                 fn(x)
         if step % 50 == 49:
-            alive = [{y for y in range(60) if c.exists(f.key(y))} for c, f in zip(caches, fns)]
+            alive = [
+                {y for y in range(60) if c.exists(f.key(y))}
+                for c, f in zip(caches, fns, strict=True)
+            ]
             assert alive[0] == alive[1], f"step {step}"
             assert len(alive[0]) <= 12
     sizes = [fn.cache_info().currsize for fn in fns]
