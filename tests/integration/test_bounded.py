@@ -88,11 +88,6 @@ def test_random_keeps_exactly_maxsize_and_its_seed_repeats_on_memory(
                 seeded(x)
             runs.append({x for x in range(40) if cache.exists(seeded.key(x))})
         assert runs[0] == runs[1]
-    else:
-        # Statistical: over many evictions, early and late entries both go (ZRANDMEMBER
-        # picks any member), unlike FIFO or MRU which always pick one end.
-        assert survivors != set(range(35, 40))
-        assert survivors != set(range(4)) | {39}
 
 
 @pytest.mark.redis

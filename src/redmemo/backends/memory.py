@@ -193,7 +193,7 @@ class MemoryStore:
         if state is None:
             state = self.bounds[bound.rank] = BoundState(Policy(bound.policy, bound.seed))
         now_ms = int(now * 1000)
-        for member in state.expired(now_ms)[:16]:
+        for member in state.expired(now_ms, 16):
             self.unbound(member)
             state.forget(member)
         evicted = 0
@@ -206,10 +206,7 @@ class MemoryStore:
                     break
                 evicted += self.evict(victim, state, now)
             state.insert(key, now_ms)
-        if ttl_ms is None:
-            state.expires.pop(key, None)
-        else:
-            state.expires[key] = now_ms + ttl_ms
+        state.expire(key, None if ttl_ms is None else now_ms + ttl_ms)
         self.bound_of[key] = (bound.rank, bound.indexes)
         return evicted
 

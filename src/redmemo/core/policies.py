@@ -28,9 +28,11 @@ LFU cache, SIEVE's hand and visited bits, and the time each entry expires.
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import random
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..errors import ConfigurationError
 
@@ -110,10 +112,32 @@ class BoundSpec(NamedTuple):
     seed: int | None = None  # ``random`` on memory: a repeatable choice
 
 
+class _Last:
+    """A key ordered backwards, so that a min-heap yields the largest key first."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+
+    def __lt__(self, other: _Last) -> bool:
+        return self.raw > other.raw
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Last) and self.raw == other.raw
+
+    def __hash__(self) -> int:
+        return hash(self.raw)
+
+
 @dataclass
 class BoundState:
     """One group's bookkeeping, as the memory backend keeps it (the Lua scripts keep the
-    same in sorted sets and a hash). Times are milliseconds."""
+    same in sorted sets and a hash). Times are milliseconds.
+
+    ``ranks`` is the truth; a heap (a max-heap for MRU) finds the victim in O(log n),
+    skipping entries made stale by later changes; SIEVE walks its insertion order and
+    ``random`` picks from the keys in byte order, each kept sorted by bisection."""
 
     policy: Policy
     ranks: dict[str, float] = field(default_factory=dict)
@@ -123,36 +147,71 @@ class BoundState:
     age: float = 0.0
     hand: float = -1.0  # SIEVE: the rank the hand points at (-1: the oldest entry)
     rng: random.Random = field(default_factory=random.Random)
+    _heap: list[tuple[Any, ...]] = field(default_factory=list)
+    _order: list[tuple[float, bytes, str]] = field(default_factory=list)  # sieve, random
+    _expiries: list[tuple[float, bytes, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.policy.seed is not None:
             self.rng = random.Random(self.policy.seed)
 
-    def _ordered(self) -> list[str]:
-        return sorted(self.ranks, key=lambda k: (self.ranks[k], k.encode()))
+    def expire(self, key: str, at_ms: float | None) -> None:
+        """``key`` expires at ``at_ms`` (None: never)."""
+        if at_ms is None:
+            self.expires.pop(key, None)
+            return
+        self.expires[key] = at_ms
+        heapq.heappush(self._expiries, (at_ms, key.encode(), key))
+        if len(self._expiries) > 2 * len(self.expires) + 64:
+            self._expiries = [(at, k.encode(), k) for k, at in self.expires.items()]
+            heapq.heapify(self._expiries)
 
-    def expired(self, now_ms: float) -> list[str]:
-        return sorted(
-            (k for k, at in self.expires.items() if at <= now_ms),
-            key=lambda k: (self.expires[k], k.encode()),
-        )
+    def expired(self, now_ms: float, limit: int | None = None) -> list[str]:
+        """Up to ``limit`` entries past their time, soonest first (as ZRANGEBYSCORE)."""
+        found: list[str] = []
+        heap = self._expiries
+        while heap and heap[0][0] <= now_ms and (limit is None or len(found) < limit):
+            at, _, key = heapq.heappop(heap)
+            if self.expires.get(key) == at:
+                found.append(key)
+        return found  # the caller forgets them
+
+    def _ranked(self, key: str, rank: float) -> None:
+        self.ranks[key] = rank
+        name = self.policy.name
+        if name == "mru":
+            heapq.heappush(self._heap, (-rank, _Last(key.encode()), key))
+        elif name == "random":
+            bisect.insort(self._order, (0.0, key.encode(), key))
+        elif name == "sieve":
+            bisect.insort(self._order, (rank, key.encode(), key))
+        else:
+            heapq.heappush(self._heap, (rank, key.encode(), key))
+            if len(self._heap) > 2 * len(self.ranks) + 64:
+                self._heap = [(r, k.encode(), k) for k, r in self.ranks.items()]
+                heapq.heapify(self._heap)
 
     def forget(self, key: str) -> None:
-        self.ranks.pop(key, None)
+        rank = self.ranks.pop(key, None)
         self.expires.pop(key, None)
         self.visited.discard(key)
+        if rank is not None and self.policy.name in ("random", "sieve"):
+            item = (0.0 if self.policy.name == "random" else rank, key.encode(), key)
+            at = bisect.bisect_left(self._order, item)
+            if at < len(self._order) and self._order[at] == item:
+                del self._order[at]
 
     def insert(self, key: str, now_ms: float) -> None:
         name = self.policy.name
         if name in ("fifo", "lru", "mru", "sieve"):
             self.seq += 1
-            self.ranks[key] = self.seq
+            self._ranked(key, self.seq)
         elif name == "lru-t":
-            self.ranks[key] = now_ms
+            self._ranked(key, now_ms)
         elif name == "lfu":
-            self.ranks[key] = self.age + 1
+            self._ranked(key, self.age + 1)
         else:  # random
-            self.ranks[key] = 0
+            self._ranked(key, 0)
 
     def touch(self, key: str, now_ms: float) -> None:
         if key not in self.ranks:
@@ -160,11 +219,11 @@ class BoundState:
         name = self.policy.name
         if name in ("lru", "mru"):
             self.seq += 1
-            self.ranks[key] = self.seq
+            self._ranked(key, self.seq)
         elif name == "lru-t":
-            self.ranks[key] = now_ms
+            self._ranked(key, now_ms)
         elif name == "lfu":
-            self.ranks[key] += 1
+            self._ranked(key, self.ranks[key] + 1)
         elif name == "sieve":
             self.visited.add(key)
 
@@ -172,26 +231,29 @@ class BoundState:
         if not self.ranks:
             return None
         name = self.policy.name
-        if name == "mru":
-            return self._ordered()[-1]
         if name == "random":
-            return self.rng.choice(self._ordered())
+            return self._order[self.rng.randrange(len(self._order))][2]
         if name == "sieve":
             return self._sieve()
-        victim = self._ordered()[0]
+        while True:  # the best heap item that is still current
+            item = self._heap[0]
+            key = item[-1]
+            rank = -item[0] if name == "mru" else item[0]
+            if self.ranks.get(key) == rank:
+                break
+            heapq.heappop(self._heap)
         if name == "lfu":
-            self.age = self.ranks[victim]
-        return victim
+            self.age = rank
+        return key  # type: ignore[no-any-return]
 
     def _sieve(self) -> str:
-        ordered = self._ordered()
-        for _ in range(2 * len(ordered) + 1):
-            later = [k for k in ordered if self.ranks[k] >= self.hand] if self.hand >= 0 else []
-            candidate = later[0] if later else ordered[0]
+        order = self._order
+        for _ in range(2 * len(order) + 1):
+            at = bisect.bisect_left(order, (self.hand,)) if self.hand >= 0 else len(order)
+            rank, _, candidate = order[at] if at < len(order) else order[0]
+            self.hand = rank + 1
             if candidate in self.visited:
                 self.visited.discard(candidate)
-                self.hand = self.ranks[candidate] + 1
                 continue
-            self.hand = self.ranks[candidate] + 1
             return candidate
         raise AssertionError("SIEVE found no victim in two passes")  # every bit cleared
