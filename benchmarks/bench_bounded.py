@@ -190,7 +190,7 @@ def cost(url: str, port: int, rounds: int) -> None:
     try:
         from redis_func_cache import LruTPolicy, RedisFuncCache
 
-        theirs = RedisFuncCache("bench", LruTPolicy, client=client, maxsize=1000)
+        theirs = RedisFuncCache("bench", LruTPolicy(), client=client, maxsize=1000, serializer="pickle")
         other = theirs(lambda x: dict(VALUE, id=x))
         other(7)
         hits["redis-func-cache 0.8 lru-t"] = lambda: other(7)
@@ -218,7 +218,7 @@ def cost(url: str, port: int, rounds: int) -> None:
     try:
         from redis_func_cache import LruTPolicy, RedisFuncCache
 
-        theirs = RedisFuncCache("bench-miss", LruTPolicy, client=client, maxsize=200)
+        theirs = RedisFuncCache("bench-miss", LruTPolicy(), client=client, maxsize=200, serializer="pickle")
         other = theirs(lambda x: dict(VALUE, id=x))
         misses["redis-func-cache 0.8 lru-t"] = lambda: other(next(counter))
     except ImportError:
