@@ -222,6 +222,9 @@ class Cache(FamiliarMixin, SyncStoreMixin, AsyncStoreMixin):
         self._runtime.after_fork()
         for fn in list(self._functions):
             fn._refreshing = {}  # refreshes in flight at the fork ran in the parent
+            touches = getattr(fn, "_touches", None)
+            if touches is not None:
+                touches.after_fork()  # the parent's held-back hits are the parent's
 
     def __repr__(self) -> str:
         return f"Cache({self.settings.display_url!r}, namespace={self.namespace!r})"

@@ -161,13 +161,22 @@ def test_the_cache_bound_is_shared_and_a_function_may_set_its_own(
 
 
 @pytest.mark.parametrize("policy", ["lru", "fifo", "mru", "lfu", "sieve"])
+@pytest.mark.parametrize("hits_sent", ["late", "at once"])
 @pytest.mark.redis
-def test_redis_and_the_model_agree_on_a_long_random_replay(redis_url: str, policy: str) -> None:
+def test_redis_and_the_model_agree_on_a_long_random_replay(
+    redis_url: str, policy: str, hits_sent: str
+) -> None:
     """The differential test: the same calls and invalidations on Redis (the Lua scripts)
-    and on memory (the Python policies) leave the same survivors, step by step."""
+    and on memory (the Python policies) leave the same survivors, step by step; with
+    hits held back until the next store (the default), and sent with every read."""
+    from redmemo.coordination.touches import Touches
+
     rng = random.Random(policy)
     caches = [redmemo.Cache(redis_url, namespace="diff"), redmemo.Cache("memory://")]
     fns = [c(ttl=600, key="k:{x:03d}", maxsize=12, policy=policy)(_square) for c in caches]
+    if hits_sent == "at once":
+        for fn in fns:
+            fn._touches = Touches(interval=0.0)  # every hit is due: bound_read.lua
     for step in range(400):
         x = int(rng.paretovariate(1.0)) % 60  # a skewed workload: some keys are hot
         if rng.random() < 0.05:

@@ -19,6 +19,7 @@ from .._compat import INTERRUPTS, AsyncCompat
 from ..coordination.flights import Abandoned
 from ..coordination.leases import LeaseMode, LeaseStatus, Notice, new_token
 from ..coordination.pending import PendingInvalidation
+from ..coordination.touches import Touches
 from ..core.entry import Entry
 from ..core.policies import TOUCHING, BoundSpec, CacheInfo
 from ..core.policy import State, classify
@@ -93,6 +94,7 @@ class AsyncCachedFunction(Generic[P, T]):
         self._raw_options = raw_options or {}
         bound = self.design.bound
         self._touching = bound if bound is not None and bound.policy in TOUCHING else None
+        self._touches = Touches()
 
     # -- the public face ----------------------------------------------------------------
 
@@ -240,11 +242,19 @@ class AsyncCachedFunction(Generic[P, T]):
         return await self._read(key)
 
     async def _read(self, key: str) -> bytes | None:
-        """The entry at ``key``: a GET, or for a bound whose policy records hits, the GET
-        and the record in one script."""
-        if self._touching is None:
-            return await self._runtime.async_backend().get(key)
-        return await self._runtime.async_backend().read_touch(key, self._touching)
+        """The entry at ``key``: a GET. For a bound whose policy records hits, the hit is
+        noted and sent later (coordination/touches.py)."""
+        backend = self._runtime.async_backend()
+        touching = self._touching
+        if touching is None:
+            return await backend.get(key)
+        touches = self._touches
+        if touches.due():  # the uses held back go with this read
+            return await backend.read_touch(key, touching._replace(touched=touches.take()))
+        raw = await backend.get(key)
+        if raw is not None:
+            touches.record(key)
+        return raw
 
     def _bound_of(self, arguments: Mapping[str, Any], late: list[str]) -> BoundSpec | None:
         """This entry's part of its bound: the group, and the indexes it is registered
@@ -252,7 +262,9 @@ class AsyncCachedFunction(Generic[P, T]):
         bound = self.design.bound
         if bound is None:
             return None
-        return bound._replace(indexes=(*self.design.early_indexes(arguments), *late))
+        indexes = (*self.design.early_indexes(arguments), *late)
+        touched = self._touches.take() if self._touching is not None else ()
+        return bound._replace(indexes=indexes, touched=touched)
 
     async def _fill(self, key: str, args: Any, kwargs: Any, fallback: Entry | None) -> T:
         """Compute a missing entry once per process: the first caller leads, others join."""

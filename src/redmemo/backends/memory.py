@@ -282,10 +282,13 @@ class MemoryBackend:
         store = self.store
         with store.lock:
             now = store.clock()
+            state = store.bounds.get(bound.rank)
+            if state is not None:
+                for used in bound.touched:
+                    state.touch(used, int(now * 1000))
             item = store.live(key, now)
             if item is None:
                 return None
-            state = store.bounds.get(bound.rank)
             if state is not None:
                 state.touch(key, int(now * 1000))
             return item[0]
@@ -507,6 +510,10 @@ class MemoryBackend:
         store = self.store
         with store.lock:
             now = store.clock()
+            used_before = store.bounds.get(bound.rank) if bound is not None else None
+            if used_before is not None and bound is not None:  # as bound_store.lua: first
+                for used in bound.touched:
+                    used_before.touch(used, int(now * 1000))
             held = store.lease_of(key, now)
             if held is None or held[0] != token:
                 return False

@@ -110,6 +110,7 @@ class BoundSpec(NamedTuple):
     policy: str
     indexes: tuple[str, ...] = ()  # the entry's index memberships, left on eviction
     seed: int | None = None  # ``random`` on memory: a repeatable choice
+    touched: tuple[str, ...] = ()  # entries used since this process last told
 
 
 class _Last:

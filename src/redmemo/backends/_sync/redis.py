@@ -408,7 +408,7 @@ class SyncRedisBackend:
         if bound is None:
             return bool(self._script("store", self._triple(key), args))
         record = "\n".join((bound.rank, *bound.indexes))
-        args += [bound.maxsize, bound.policy, record]
+        args += [bound.maxsize, bound.policy, record, *bound.touched]
         reply = self._script("bound_store", self._triple(key) + self._bound_keys(bound), args)
         return bool(int(reply[0]))
 
@@ -417,10 +417,12 @@ class SyncRedisBackend:
         return [rank, rank + ":exp", rank + ":m", rank + ":v", self.keyspace.bounds]
 
     def read_touch(self, key: str, bound: BoundSpec) -> bytes | None:
-        """A bounded entry, and the record of its use, in one round trip."""
+        """A bounded entry, with the record of the uses held back (``bound.touched``) and
+        of this one, in one round trip."""
         rank = bound.rank
         keys = [key, rank, rank + ":m", rank + ":v"]
-        return cast("bytes | None", self._script("bound_read", keys, [bound.policy]))
+        args = [bound.policy, *bound.touched]
+        return cast("bytes | None", self._script("bound_read", keys, args))
 
     def index_size(self, index: str) -> int:
         # Registrations end at the entry's expiry (register.lua): count those still on.

@@ -1,22 +1,32 @@
--- A hit of a bounded entry whose policy records hits (lru, lru-t, mru, lfu, sieve): the
--- entry and the record of its use, in one round trip. Policies: core/policies.py.
--- KEYS: entry, ranks, counters, visited. ARGV: policy.
+-- A read of a bounded entry whose policy records hits (lru, lru-t, mru, lfu, sieve),
+-- sent now and then instead of a plain GET: it records the hits this process saw since
+-- the last such call (ARGV[2..]), then reads the entry and records this one, in one
+-- round trip. Policies: core/policies.py.
+-- KEYS: entry, ranks, counters, visited. ARGV: policy, keys used since.
 -- Returns the entry, or nil.
+local ranks, meta, visited, policy = KEYS[2], KEYS[3], KEYS[4], ARGV[1]
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local function touch(member)
+  if not redis.call('ZSCORE', ranks, member) then
+    return
+  end
+  if policy == 'lru' or policy == 'mru' then
+    redis.call('ZADD', ranks, redis.call('HINCRBY', meta, 'seq', 1), member)
+  elseif policy == 'lru-t' then
+    redis.call('ZADD', ranks, now, member)
+  elseif policy == 'lfu' then
+    redis.call('ZINCRBY', ranks, 1, member)
+  elseif policy == 'sieve' then
+    redis.call('SADD', visited, member)
+  end
+end
+for i = 2, #ARGV do
+  touch(ARGV[i])
+end
 local value = redis.pcall('GET', KEYS[1])
 if type(value) ~= 'string' then
   return nil
 end
-if redis.call('ZSCORE', KEYS[2], KEYS[1]) then
-  local policy = ARGV[1]
-  if policy == 'lru' or policy == 'mru' then
-    redis.call('ZADD', KEYS[2], redis.call('HINCRBY', KEYS[3], 'seq', 1), KEYS[1])
-  elseif policy == 'lru-t' then
-    local t = redis.call('TIME')
-    redis.call('ZADD', KEYS[2], t[1] * 1000 + math.floor(t[2] / 1000), KEYS[1])
-  elseif policy == 'lfu' then
-    redis.call('ZINCRBY', KEYS[2], 1, KEYS[1])
-  elseif policy == 'sieve' then
-    redis.call('SADD', KEYS[4], KEYS[1])
-  end
-end
+touch(KEYS[1])
 return value

@@ -5,9 +5,33 @@
 -- KEYS: entry, lease, wait flag, ranks, expiries, counters, visited, bounds.
 -- ARGV: token, entry bytes, ttl milliseconds ('0': none), channel, largest entry to
 --       publish, maxsize, policy, record (the ranks key, then the entry's indexes, each
---       line by line).
+--       line by line), then the keys this process used since it last told (hits are
+--       recorded late, in the next call of the group: bound_read.lua).
 -- Returns {1, evicted} when stored, {0, 0} when not.
 local entry, ranks, exp, meta, visited, bounds = KEYS[1], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local maxsize, policy = tonumber(ARGV[6]), ARGV[7]
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+
+local function touch(member)
+  if policy == 'lru' or policy == 'mru' then
+    redis.call('ZADD', ranks, redis.call('HINCRBY', meta, 'seq', 1), member)
+  elseif policy == 'lru-t' then
+    redis.call('ZADD', ranks, now, member)
+  elseif policy == 'lfu' then
+    redis.call('ZINCRBY', ranks, 1, member)
+  elseif policy == 'sieve' then
+    redis.call('SADD', visited, member)
+  end
+end
+
+-- The uses this process saw come first, whatever becomes of the store.
+for i = 9, #ARGV do
+  if redis.call('ZSCORE', ranks, ARGV[i]) then
+    touch(ARGV[i])
+  end
+end
+
 local lease = redis.call('GET', KEYS[2])
 if not lease then
   return {0, 0}
@@ -30,10 +54,6 @@ if redis.call('DEL', KEYS[3]) == 1 then
     redis.call('PUBLISH', ARGV[4], 'K' .. #entry .. ':' .. entry)
   end
 end
-
-local maxsize, policy = tonumber(ARGV[6]), ARGV[7]
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
 
 local function forget(member)
   redis.call('ZREM', ranks, member)
@@ -95,16 +115,7 @@ end
 
 local evicted = 0
 if redis.call('ZSCORE', ranks, entry) then
-  -- Stored again (a refresh): a use, as a hit is.
-  if policy == 'lru' or policy == 'mru' then
-    redis.call('ZADD', ranks, redis.call('HINCRBY', meta, 'seq', 1), entry)
-  elseif policy == 'lru-t' then
-    redis.call('ZADD', ranks, now, entry)
-  elseif policy == 'lfu' then
-    redis.call('ZINCRBY', ranks, 1, entry)
-  elseif policy == 'sieve' then
-    redis.call('SADD', visited, entry)
-  end
+  touch(entry)  -- stored again (a refresh): a use, as a hit is
 else
   while redis.call('ZCARD', ranks) >= maxsize do
     local victim = pick()
