@@ -465,9 +465,11 @@ class Cache(FamiliarMixin, SyncStoreMixin, AsyncStoreMixin):
             return self._runtime.stats.totals()
         return self._shared_stats.read()
 
-    def _function_added(self) -> None:
+    def _function_added(self, bounded: bool = False) -> None:
         if isinstance(self._family, RedisFamily):
             self._shared_stats.start()
+            if bounded:  # from now on, invalidations look for bounded bookkeeping
+                self._family.bounds.seen = True
 
     # -- lifetime -------------------------------------------------------------------------
 

@@ -297,6 +297,9 @@ def _ttl(pttl: int) -> float | None:
 
 
 def _invalidate(cache: Cache, args: argparse.Namespace, out: TextIO) -> int:
+    bounds = getattr(cache._family, "bounds", None)
+    if bounds is not None:  # the entries may be bounded by the application's functions
+        bounds.seen = True
     if args.key:
         count, what = cache.invalidate(*args.key), f"key(s) {', '.join(args.key)}"
     elif args.tag:

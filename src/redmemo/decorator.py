@@ -133,7 +133,7 @@ class DecoratorMixin:
             wrapped = SyncCachedFunction(cache, self._runtime, fn, options, raw)
         self._claim(wrapped.design.identity, fn)
         self._functions.add(wrapped)
-        self._function_added()
+        self._function_added(wrapped.design.bound is not None)
         return wrapped
 
     def multi_cached(self, param: str, /, **options: Any) -> Callable[[Callable[..., Any]], Any]:
@@ -180,7 +180,7 @@ class DecoratorMixin:
         except TypeError:  # a builtin: no weak reference, and it lives for ever anyway
             claimed[identity.name] = lambda: fn
 
-    def _function_added(self) -> None:
+    def _function_added(self, bounded: bool = False) -> None:
         """Called for each decorated function (the cache starts shared statistics)."""
 
 

@@ -19,6 +19,7 @@ from ..config import BackendSettings
 from ..coordination.leases import Notice, parse_notice
 from ..core.breaker import Breaker
 from ..core.keyspace import Keyspace
+from ..core.policies import BoundsSeen
 from ..errors import ConfigurationError
 from ..events import Event
 from ._async.breaker import AsyncBreakerLayer
@@ -145,6 +146,7 @@ class RedisFamily:
         self._pool_timeout = pool_timeout(settings.redis_kwargs)
         self._pool_size = pool_size(settings.redis_kwargs)
         self._sharded = settings.topology == "cluster"
+        self.bounds = BoundsSeen()  # set when a bounded function is decorated
         self._lock = threading.Lock()
         self._sync: SyncRedisBackend | None = None
         # Per event loop, by id (a weak dictionary would not do: the clients refer to
@@ -185,6 +187,7 @@ class RedisFamily:
             self._pool_size,
             self._sharded,
             reader if reader is not None else reader_for(self.settings),
+            self.bounds,
         )
 
     def sync(self) -> SyncRedisBackend:
@@ -210,6 +213,7 @@ class RedisFamily:
             self._pool_size,
             self._sharded,
             async_reader_for(self.settings),
+            self.bounds,
         )
         closer = self._close_with(loop, backend)
         # Started now, the generator is finalized when the loop shuts down its async

@@ -41,6 +41,7 @@ __all__ = [
     "TOUCHING",
     "BoundSpec",
     "BoundState",
+    "BoundsSeen",
     "CacheInfo",
     "Policy",
     "resolve_policy",
@@ -91,6 +92,16 @@ def resolve_policy(spec: str | Policy) -> Policy:
             f"policy must be a name ({', '.join(POLICIES)}) or a redmemo Policy, got {spec!r}"
         )
     return Policy(spec)
+
+
+class BoundsSeen:
+    """Whether this process has a bounded function on a cache: only then do its
+    invalidations look for bounded bookkeeping to remove (one more round trip)."""
+
+    __slots__ = ("seen",)
+
+    def __init__(self) -> None:
+        self.seen = False
 
 
 class CacheInfo(NamedTuple):

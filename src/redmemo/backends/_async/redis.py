@@ -24,7 +24,7 @@ from ...coordination.leases import (
     StoreRequest,
 )
 from ...core.keyspace import Keyspace
-from ...core.policies import BoundSpec
+from ...core.policies import BoundSpec, BoundsSeen
 from ...errors import BackendError, NotACounterError
 from ..memory import MARKER_MS
 from ..redis.clients import CLIENT_ERRORS
@@ -91,6 +91,7 @@ class AsyncRedisBackend:
         pool_size: int = 100,
         sharded: bool = False,
         reader: Any = None,
+        bounds: BoundsSeen | None = None,
     ) -> None:
         self.client = client  # a redis-py client: standalone, sentinel-managed or cluster
         # Sentinel with read_from_replicas: GETs go to a replica (the master answers when
@@ -105,6 +106,7 @@ class AsyncRedisBackend:
         # As many commands in flight as the pool has connections: past that, callers
         # wait for one in line (redis-py's pool would raise instead).
         self._gate = AsyncGate(pool_size, pool_timeout)
+        self._bounds = bounds if bounds is not None else BoundsSeen()
 
     # -- sending commands ----------------------------------------------------------------
 
@@ -488,7 +490,6 @@ class AsyncRedisBackend:
     async def invalidate(self, keys: Sequence[str], indexes: Sequence[str] = ()) -> int:
         """Entries and their dependents' index, slot by slot; then the members found."""
         space = self.keyspace
-        bounds = self._bounds_hash
         calls: list[ScriptCall] = []
         for group in space.by_slot(keys).values():
             triples = [k for key in group for k in self._triple(key)]
@@ -496,24 +497,40 @@ class AsyncRedisBackend:
             for key in group:
                 dependents = space.dependents(key)
                 pairs += [dependents, space.marker(dependents)]
-            calls.append(
-                ("invalidate", triples + pairs, [space.channel, len(group), MARKER_MS, bounds])
-            )
+            calls.append(("invalidate", triples + pairs, [space.channel, len(group), MARKER_MS]))
         for index in indexes:
-            calls.append(("invalidate", [index, space.marker(index)], [space.channel, 0, 0, ""]))
+            calls.append(("invalidate", [index, space.marker(index)], [space.channel, 0, 0]))
         removed = 0
         members: set[str] = set()
         for reply in await self._scripts(calls):
             removed += int(reply[0])
             members.update(_text(member) for member in reply[1:])
         members.difference_update(keys)
-        return removed + await self._drop(members)
+        removed += await self._drop(members)
+        await self._unbound([*keys, *members])
+        return removed
 
-    @property
-    def _bounds_hash(self) -> str:
-        # Bounded groups live on one node only (a cluster refuses them): there, invalidated
-        # entries leave their group's bookkeeping in the same script.
-        return "" if self._sharded else self.keyspace.bounds
+    async def _unbound(self, entries: Iterable[str]) -> None:
+        """Invalidated entries of bounded groups leave their bookkeeping: their records
+        (one read), then one script per group (lua/bound_forget.lua)."""
+        if self._sharded or not self._bounds.seen:
+            return
+        entries = list(dict.fromkeys(entries))
+        if not entries:
+            return
+        bounds = self.keyspace.bounds
+        records = await self._read("HMGET", bounds, *entries)
+        groups: dict[str, list[str]] = {}
+        for entry, record in zip(entries, records, strict=True):
+            if record is not None:
+                rank = _text(bytes(record).split(b"\n", 1)[0])
+                groups.setdefault(rank, []).append(entry)
+        calls: list[ScriptCall] = [
+            ("bound_forget", [rank, rank + ":exp", rank + ":v", bounds, *members], [])
+            for rank, members in groups.items()
+        ]
+        if calls:
+            await self._scripts(calls)
 
     async def _drop(self, entries: Iterable[str]) -> int:
         """Invalidate entries (not their dependents), one script per hash slot."""
@@ -522,7 +539,7 @@ class AsyncRedisBackend:
             (
                 "invalidate",
                 [k for key in group for k in self._triple(key)],
-                [channel, len(group), 0, self._bounds_hash],
+                [channel, len(group), 0],
             )
             for group in self.keyspace.by_slot(entries).values()
         ]

@@ -36,5 +36,6 @@ SCRIPTS = {
         "bound_store",
         "bound_read",
         "bound_size",
+        "bound_forget",
     )
 }

@@ -1,24 +1,13 @@
 -- Invalidate entries of one hash slot, and take the members of indexes of that slot,
 -- atomically.
 -- KEYS: n triples (entry, lease, wait flag), then pairs (index, invalidation marker).
--- ARGV: channel, n, marker milliseconds ('0': leave no marker), the bounds hash ('': no
---       bounded groups here; an entry of one leaves its group's bookkeeping too).
+-- ARGV: channel, n, marker milliseconds ('0': leave no marker).
 -- Each entry goes with its lease, so that a fill already running cannot store its
 -- outdated result, and its waiters are woken to compute anew. Each index is deleted and
 -- its members returned, for the caller to invalidate in their own slots; a marker makes
 -- register.lua refuse fills that began before now.
 -- Returns {number of entries that existed, members of the indexes...}.
-local channel, n, marker_ms, bounds = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
-local function unbound(entry)
-  local record = redis.call('HGET', bounds, entry)
-  if record then
-    local ranks = string.match(record, '[^\n]+')
-    redis.call('ZREM', ranks, entry)
-    redis.call('ZREM', ranks .. ':exp', entry)
-    redis.call('SREM', ranks .. ':v', entry)
-    redis.call('HDEL', bounds, entry)
-  end
-end
+local channel, n, marker_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local removed = 0
 local entries, leases = {}, {}
 local function flush()
@@ -32,9 +21,6 @@ end
 for i = 1, 3 * n, 3 do
   entries[#entries + 1] = KEYS[i]
   leases[#leases + 1] = KEYS[i + 1]
-  if bounds and bounds ~= '' then
-    unbound(KEYS[i])
-  end
   if redis.call('DEL', KEYS[i + 2]) == 1 then
     redis.call('PUBLISH', channel, 'W' .. #KEYS[i] .. ':' .. KEYS[i])
   end
