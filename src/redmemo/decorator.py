@@ -13,6 +13,7 @@ from ._sync.batch import SyncBatchFunction
 from ._sync.function import SyncCachedFunction
 from .core.durations import Duration
 from .core.identity import Identity
+from .core.policies import Policy
 from .core.serializers import SerializerSpec
 from .core.templates import Args
 from .errors import ConfigurationError
@@ -84,6 +85,8 @@ class DecoratorMixin:
         node: type[Node] | Callable[[Args], Node] | None = None,
         tags: Iterable[str] | Callable[[Args], Iterable[str]] = (),
         depends_on: Iterable[str] | Callable[[Args], Iterable[str]] = (),
+        maxsize: int | None = None,
+        policy: str | Policy | None = None,
         on_hit: Callable[[str, Any, Args], None] | None = None,
         on_miss: Callable[[str, Args], None] | None = None,
     ) -> Decorator: ...
@@ -104,7 +107,9 @@ class DecoratorMixin:
         ``key``: a template (``"user:{user_id}"``) or a callable on the arguments giving
         the key; ``node``: a Node (class or callable) that makes it. ``tags`` and
         ``depends_on``: templates (or a callable) of tags and keys the entry is invalidated
-        with. ``on_hit(key, value, c)`` / ``on_miss(key, c)``: callbacks.
+        with. ``maxsize``: keep at most this many entries, evicted by ``policy`` ("lru",
+        "lru-t", "lfu", "fifo", "mru", "random", "sieve"). ``on_hit(key, value, c)`` /
+        ``on_miss(key, c)``: callbacks.
 
         Every option is declared once, in :class:`redmemo.options.Options`.
         """
