@@ -16,9 +16,11 @@ LFU cache, SIEVE's hand and visited bits, and the time each entry expires.
 - ``lru-t``: like ``lru`` with the server's clock (milliseconds) as the rank: no counter
   to bump, at the price of ties within one millisecond (ordered by key).
 - ``mru``: like ``lru``, but the most recently used leaves (for cyclic scans).
-- ``lfu``: rank = use count, with dynamic aging (LFU-DA): a new entry starts at the rank
+- ``lfu``: rank = use count, with dynamic aging (LFU-DA): a new entry starts at the count
   of the last entry evicted plus one, so that past popularity decays instead of pinning
-  old entries for ever; the lowest rank leaves.
+  old entries for ever; the lowest count leaves, and among equal counts the least
+  recently used (the rank is ``count * LFU_SPAN + last use``, the last use a counter
+  taken modulo ``LFU_SPAN``, so ranks stay exact doubles).
 - ``random``: a random entry leaves.
 - ``sieve``: SIEVE (Zhang et al., NSDI 2024): a FIFO queue with one visited bit per entry
   and a hand that moves from the oldest entry to the newest: a visited entry is spared
@@ -46,6 +48,10 @@ __all__ = [
     "Policy",
     "resolve_policy",
 ]
+
+# An LFU rank: count * LFU_SPAN + (use counter mod LFU_SPAN): ties of counts go to the
+# least recently used; exact in a double for counts below 2**32.
+LFU_SPAN = 2**21
 
 # Policies whose hits change the ranks (their reads are a script, not a plain GET).
 TOUCHING = frozenset({"lru", "lru-t", "mru", "lfu", "sieve"})
@@ -221,7 +227,8 @@ class BoundState:
         elif name == "lru-t":
             self._ranked(key, now_ms)
         elif name == "lfu":
-            self._ranked(key, self.age + 1)
+            self.seq += 1
+            self._ranked(key, (self.age + 1) * LFU_SPAN + self.seq % LFU_SPAN)
         else:  # random
             self._ranked(key, 0)
 
@@ -235,7 +242,9 @@ class BoundState:
         elif name == "lru-t":
             self._ranked(key, now_ms)
         elif name == "lfu":
-            self._ranked(key, self.ranks[key] + 1)
+            self.seq += 1
+            count = self.ranks[key] // LFU_SPAN
+            self._ranked(key, (count + 1) * LFU_SPAN + self.seq % LFU_SPAN)
         elif name == "sieve":
             self.visited.add(key)
 
@@ -255,7 +264,7 @@ class BoundState:
                 break
             heapq.heappop(self._heap)
         if name == "lfu":
-            self.age = rank
+            self.age = rank // LFU_SPAN
         return key  # type: ignore[no-any-return]
 
     def _sieve(self) -> str:

@@ -16,7 +16,10 @@ local function touch(member)
   elseif policy == 'lru-t' then
     redis.call('ZADD', ranks, now, member)
   elseif policy == 'lfu' then
-    redis.call('ZINCRBY', ranks, 1, member)
+    -- count * span + last use (core/policies.py, LFU_SPAN): ties go to the least recent.
+    local count = math.floor(tonumber(redis.call('ZSCORE', ranks, member)) / 2097152)
+    local use = redis.call('HINCRBY', meta, 'seq', 1) % 2097152
+    redis.call('ZADD', ranks, string.format('%.0f', (count + 1) * 2097152 + use), member)
   elseif policy == 'sieve' then
     redis.call('SADD', visited, member)
   end

@@ -19,7 +19,10 @@ local function touch(member)
   elseif policy == 'lru-t' then
     redis.call('ZADD', ranks, now, member)
   elseif policy == 'lfu' then
-    redis.call('ZINCRBY', ranks, 1, member)
+    -- count * span + last use (core/policies.py, LFU_SPAN): ties go to the least recent.
+    local count = math.floor(tonumber(redis.call('ZSCORE', ranks, member)) / 2097152)
+    local use = redis.call('HINCRBY', meta, 'seq', 1) % 2097152
+    redis.call('ZADD', ranks, string.format('%.0f', (count + 1) * 2097152 + use), member)
   elseif policy == 'sieve' then
     redis.call('SADD', visited, member)
   end
@@ -93,7 +96,7 @@ local function pick()
   end
   local lowest = redis.call('ZRANGE', ranks, 0, 0, 'WITHSCORES')
   if policy == 'lfu' and lowest[2] then
-    redis.call('HSET', meta, 'age', lowest[2])
+    redis.call('HSET', meta, 'age', math.floor(tonumber(lowest[2]) / 2097152))
   end
   return lowest[1]
 end
@@ -127,7 +130,9 @@ else
   if policy == 'lru-t' then
     redis.call('ZADD', ranks, now, entry)
   elseif policy == 'lfu' then
-    redis.call('ZADD', ranks, tonumber(redis.call('HGET', meta, 'age') or '0') + 1, entry)
+    local age = tonumber(redis.call('HGET', meta, 'age') or '0')
+    local use = redis.call('HINCRBY', meta, 'seq', 1) % 2097152
+    redis.call('ZADD', ranks, string.format('%.0f', (age + 1) * 2097152 + use), entry)
   elseif policy == 'random' then
     redis.call('ZADD', ranks, 0, entry)
   else
