@@ -16,11 +16,12 @@ LFU cache, SIEVE's hand and visited bits, and the time each entry expires.
 - ``lru-t``: like ``lru`` with the server's clock (milliseconds) as the rank: no counter
   to bump, at the price of ties within one millisecond (ordered by key).
 - ``mru``: like ``lru``, but the most recently used leaves (for cyclic scans).
-- ``lfu``: rank = use count, with dynamic aging (LFU-DA): a new entry starts at the count
-  of the last entry evicted plus one, so that past popularity decays instead of pinning
-  old entries for ever; the lowest count leaves, and among equal counts the least
-  recently used (the rank is ``count * LFU_SPAN + last use``, the last use a counter
-  taken modulo ``LFU_SPAN``, so ranks stay exact doubles).
+- ``lfu``: LFU with dynamic aging (LFU-DA, Arlitt et al.): an entry's priority is the
+  cache's age plus its use count, set again at each use; the lowest priority leaves and
+  becomes the age, so past popularity fades instead of pinning old entries for ever.
+  Among equal priorities the least recently used leaves (the rank is ``priority *
+  LFU_SPAN + last use``, the last use a counter modulo ``LFU_SPAN``, so that ranks stay
+  exact doubles).
 - ``random``: a random entry leaves.
 - ``sieve``: SIEVE (Zhang et al., NSDI 2024): a FIFO queue with one visited bit per entry
   and a hand that moves from the oldest entry to the newest: a visited entry is spared
@@ -161,6 +162,7 @@ class BoundState:
     ranks: dict[str, float] = field(default_factory=dict)
     expires: dict[str, float] = field(default_factory=dict)
     visited: set[str] = field(default_factory=set)
+    uses: dict[str, int] = field(default_factory=dict)  # LFU: each entry's use count
     seq: int = 0
     age: float = 0.0
     hand: float = -1.0  # SIEVE: the rank the hand points at (-1: the oldest entry)
@@ -213,6 +215,7 @@ class BoundState:
         rank = self.ranks.pop(key, None)
         self.expires.pop(key, None)
         self.visited.discard(key)
+        self.uses.pop(key, None)
         if rank is not None and self.policy.name in ("random", "sieve"):
             item = (0.0 if self.policy.name == "random" else rank, key.encode(), key)
             at = bisect.bisect_left(self._order, item)
@@ -228,6 +231,7 @@ class BoundState:
             self._ranked(key, now_ms)
         elif name == "lfu":
             self.seq += 1
+            self.uses[key] = 1
             self._ranked(key, (self.age + 1) * LFU_SPAN + self.seq % LFU_SPAN)
         else:  # random
             self._ranked(key, 0)
@@ -243,8 +247,8 @@ class BoundState:
             self._ranked(key, now_ms)
         elif name == "lfu":
             self.seq += 1
-            count = self.ranks[key] // LFU_SPAN
-            self._ranked(key, (count + 1) * LFU_SPAN + self.seq % LFU_SPAN)
+            uses = self.uses[key] = self.uses.get(key, 0) + 1
+            self._ranked(key, (self.age + uses) * LFU_SPAN + self.seq % LFU_SPAN)
         elif name == "sieve":
             self.visited.add(key)
 

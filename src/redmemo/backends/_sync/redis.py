@@ -416,13 +416,13 @@ class SyncRedisBackend:
 
     def _bound_keys(self, bound: BoundSpec) -> list[str]:
         rank = bound.rank
-        return [rank, rank + ":exp", rank + ":m", rank + ":v", self.keyspace.bounds]
+        return [rank, rank + ":exp", rank + ":m", rank + ":v", self.keyspace.bounds, rank + ":f"]
 
     def read_touch(self, key: str, bound: BoundSpec) -> bytes | None:
         """A bounded entry, with the record of the uses held back (``bound.touched``) and
         of this one, in one round trip."""
         rank = bound.rank
-        keys = [key, rank, rank + ":m", rank + ":v"]
+        keys = [key, rank, rank + ":m", rank + ":v", rank + ":f"]
         args = [bound.policy, *bound.touched]
         return cast("bytes | None", self._script("bound_read", keys, args))
 
@@ -434,7 +434,7 @@ class SyncRedisBackend:
     def bound_size(self, bound: BoundSpec) -> int:
         """The entries a bounded group holds (those past their time leave it first)."""
         rank = bound.rank
-        keys = [rank, rank + ":exp", rank + ":v", self.keyspace.bounds]
+        keys = [rank, rank + ":exp", rank + ":v", self.keyspace.bounds, rank + ":f"]
         return int(self._script("bound_size", keys, []))
 
     def lease_many(self, requests: Sequence[LeaseRequest]) -> list[Lease]:
@@ -527,7 +527,7 @@ class SyncRedisBackend:
                 rank = _text(bytes(record).split(b"\n", 1)[0])
                 groups.setdefault(rank, []).append(entry)
         calls: list[ScriptCall] = [
-            ("bound_forget", [rank, rank + ":exp", rank + ":v", bounds, *members], [])
+            ("bound_forget", [rank, rank + ":exp", rank + ":v", bounds, rank + ":f", *members], [])
             for rank, members in groups.items()
         ]
         if calls:

@@ -1,16 +1,17 @@
 -- Invalidated entries leave their bounded group's bookkeeping (after invalidate.lua,
 -- which runs per hash slot and does not know the groups). Bounded groups live on one
 -- node (Redis Cluster refuses them), so this script may name keys of several slots.
--- KEYS: ranks, expiries, visited, bounds, then the entries.
+-- KEYS: ranks, expiries, visited, bounds, use counts, then the entries.
 -- An entry stored again meanwhile (it exists) keeps its bookkeeping.
 -- Returns how many entries left.
 local left = 0
-for i = 5, #KEYS do
+for i = 6, #KEYS do
   local entry = KEYS[i]
   if redis.call('EXISTS', entry) == 0 and redis.call('HDEL', KEYS[4], entry) == 1 then
     redis.call('ZREM', KEYS[1], entry)
     redis.call('ZREM', KEYS[2], entry)
     redis.call('SREM', KEYS[3], entry)
+    redis.call('HDEL', KEYS[5], entry)
     left = left + 1
   end
 end

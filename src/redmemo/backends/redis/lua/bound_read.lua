@@ -2,9 +2,9 @@
 -- sent now and then instead of a plain GET: it records the hits this process saw since
 -- the last such call (ARGV[2..]), then reads the entry and records this one, in one
 -- round trip. Policies: core/policies.py.
--- KEYS: entry, ranks, counters, visited. ARGV: policy, keys used since.
+-- KEYS: entry, ranks, counters, visited, use counts. ARGV: policy, keys used since.
 -- Returns the entry, or nil.
-local ranks, meta, visited, policy = KEYS[2], KEYS[3], KEYS[4], ARGV[1]
+local ranks, meta, visited, freq, policy = KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1]
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local function touch(member)
@@ -16,10 +16,11 @@ local function touch(member)
   elseif policy == 'lru-t' then
     redis.call('ZADD', ranks, now, member)
   elseif policy == 'lfu' then
-    -- count * span + last use (core/policies.py, LFU_SPAN): ties go to the least recent.
-    local count = math.floor(tonumber(redis.call('ZSCORE', ranks, member)) / 2097152)
-    local use = redis.call('HINCRBY', meta, 'seq', 1) % 2097152
-    redis.call('ZADD', ranks, string.format('%.0f', (count + 1) * 2097152 + use), member)
+    -- LFU-DA: (age + uses) * span + last use (core/policies.py, LFU_SPAN).
+    local uses = redis.call('HINCRBY', freq, member, 1)
+    local age = tonumber(redis.call('HGET', meta, 'age') or '0')
+    local last = redis.call('HINCRBY', meta, 'seq', 1) % 2097152
+    redis.call('ZADD', ranks, string.format('%.0f', (age + uses) * 2097152 + last), member)
   elseif policy == 'sieve' then
     redis.call('SADD', visited, member)
   end

@@ -2,13 +2,14 @@
 -- then record it in the group and evict what the policy says, in the same script, so the
 -- group never holds more than maxsize entries and an evicted entry leaves nothing
 -- behind (its key, its bookkeeping, its index memberships). Policies: core/policies.py.
--- KEYS: entry, lease, wait flag, ranks, expiries, counters, visited, bounds.
+-- KEYS: entry, lease, wait flag, ranks, expiries, counters, visited, bounds, use counts.
 -- ARGV: token, entry bytes, ttl milliseconds ('0': none), channel, largest entry to
 --       publish, maxsize, policy, record (the ranks key, then the entry's indexes, each
 --       line by line), then the keys this process used since it last told (hits are
 --       recorded late, in the next call of the group: bound_read.lua).
 -- Returns {1, evicted} when stored, {0, 0} when not.
 local entry, ranks, exp, meta, visited, bounds = KEYS[1], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local freq = KEYS[9]
 local maxsize, policy = tonumber(ARGV[6]), ARGV[7]
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
@@ -19,10 +20,11 @@ local function touch(member)
   elseif policy == 'lru-t' then
     redis.call('ZADD', ranks, now, member)
   elseif policy == 'lfu' then
-    -- count * span + last use (core/policies.py, LFU_SPAN): ties go to the least recent.
-    local count = math.floor(tonumber(redis.call('ZSCORE', ranks, member)) / 2097152)
-    local use = redis.call('HINCRBY', meta, 'seq', 1) % 2097152
-    redis.call('ZADD', ranks, string.format('%.0f', (count + 1) * 2097152 + use), member)
+    -- LFU-DA: (age + uses) * span + last use (core/policies.py, LFU_SPAN).
+    local uses = redis.call('HINCRBY', freq, member, 1)
+    local age = tonumber(redis.call('HGET', meta, 'age') or '0')
+    local last = redis.call('HINCRBY', meta, 'seq', 1) % 2097152
+    redis.call('ZADD', ranks, string.format('%.0f', (age + uses) * 2097152 + last), member)
   elseif policy == 'sieve' then
     redis.call('SADD', visited, member)
   end
@@ -63,6 +65,7 @@ local function forget(member)
   redis.call('ZREM', exp, member)
   redis.call('SREM', visited, member)
   redis.call('HDEL', bounds, member)
+  redis.call('HDEL', freq, member)
 end
 
 -- Entries past their time leave first (a few per call: the cost stays bounded).
@@ -131,8 +134,9 @@ else
     redis.call('ZADD', ranks, now, entry)
   elseif policy == 'lfu' then
     local age = tonumber(redis.call('HGET', meta, 'age') or '0')
-    local use = redis.call('HINCRBY', meta, 'seq', 1) % 2097152
-    redis.call('ZADD', ranks, string.format('%.0f', (age + 1) * 2097152 + use), entry)
+    local last = redis.call('HINCRBY', meta, 'seq', 1) % 2097152
+    redis.call('HSET', freq, entry, 1)
+    redis.call('ZADD', ranks, string.format('%.0f', (age + 1) * 2097152 + last), entry)
   elseif policy == 'random' then
     redis.call('ZADD', ranks, 0, entry)
   else
