@@ -245,7 +245,7 @@ def bookkeeping(url: str, port: int) -> None:
                 fn(x)  # half of them visited
         rank = fn.design.bound.rank
         total = 0
-        for key in (rank, rank + ":exp", rank + ":m", rank + ":v", cache.keyspace.bounds):
+        for key in (rank, rank + ":exp", rank + ":m", rank + ":v", rank + ":f", cache.keyspace.bounds):
             total += client.memory_usage(key, samples=0) or 0
         print(f"  {policy:<7} {total / n:6.1f} B per entry")
         cache.clear()
