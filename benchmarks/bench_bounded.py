@@ -166,7 +166,9 @@ def hit_ratios(url: str, requests: int, redis_requests: int) -> None:
     print(f"\n  zipf 1.0, cache {size}, {redis_requests} requests: Redis vs the model")
     for policy in POLICIES:
         on_redis = redis_ratio(url, policy, size, trace)
-        print(f"    {policy:<7} redis {on_redis:6.3f}  model {model_ratio(policy, size, trace):6.3f}")
+        print(
+            f"    {policy:<7} redis {on_redis:6.3f}  model {model_ratio(policy, size, trace):6.3f}"
+        )
 
 
 # -- cost per call ----------------------------------------------------------------------------
@@ -190,13 +192,18 @@ def cost(url: str, port: int, rounds: int) -> None:
     try:
         from redis_func_cache import LruTPolicy, RedisFuncCache
 
-        theirs = RedisFuncCache("bench", LruTPolicy(), client=client, maxsize=1000, serializer="pickle")
+        theirs = RedisFuncCache(
+            "bench", LruTPolicy(), client=client, maxsize=1000, serializer="pickle"
+        )
         other = theirs(lambda x: dict(VALUE, id=x))
         other(7)
         hits["redis-func-cache 0.8 lru-t"] = lambda: other(7)
     except ImportError:
         pass
-    report("2a. hit of a ~1 KB dict, bounded (maxsize 1000)", interleave(hits, baseline=raw_hit, rounds=rounds))
+    report(
+        "2a. hit of a ~1 KB dict, bounded (maxsize 1000)",
+        interleave(hits, baseline=raw_hit, rounds=rounds),
+    )
 
     counter = itertools.count()
     raw_miss = "raw GET + SET"
@@ -218,12 +225,17 @@ def cost(url: str, port: int, rounds: int) -> None:
     try:
         from redis_func_cache import LruTPolicy, RedisFuncCache
 
-        theirs = RedisFuncCache("bench-miss", LruTPolicy(), client=client, maxsize=200, serializer="pickle")
+        theirs = RedisFuncCache(
+            "bench-miss", LruTPolicy(), client=client, maxsize=200, serializer="pickle"
+        )
         other = theirs(lambda x: dict(VALUE, id=x))
         misses["redis-func-cache 0.8 lru-t"] = lambda: other(next(counter))
     except ImportError:
         pass
-    report("2b. miss (the bound full: each one evicts)", interleave(misses, baseline=raw_miss, rounds=rounds // 2))
+    report(
+        "2b. miss (the bound full: each one evicts)",
+        interleave(misses, baseline=raw_miss, rounds=rounds // 2),
+    )
     for cache in caches:
         cache.close()
     client.close()
@@ -245,7 +257,14 @@ def bookkeeping(url: str, port: int) -> None:
                 fn(x)  # half of them visited
         rank = fn.design.bound.rank
         total = 0
-        for key in (rank, rank + ":exp", rank + ":m", rank + ":v", rank + ":f", cache.keyspace.bounds):
+        for key in (
+            rank,
+            rank + ":exp",
+            rank + ":m",
+            rank + ":v",
+            rank + ":f",
+            cache.keyspace.bounds,
+        ):
             total += client.memory_usage(key, samples=0) or 0
         print(f"  {policy:<7} {total / n:6.1f} B per entry")
         cache.clear()
