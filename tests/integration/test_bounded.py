@@ -369,3 +369,23 @@ def test_four_processes_of_eight_threads_stay_within_the_bound(redis_url: str, p
     assert records == ranks
     assert expiring == ranks
     cache.close()
+
+
+def test_batch_hits_count_as_uses(make_cache: Callable[..., redmemo.Cache], backend: str) -> None:
+    cache = make_cache()
+
+    def load(ids: list[int]) -> dict[int, int]:
+        return {i: i * 10 for i in ids}
+
+    bounded = cache.multi_cached("ids", ttl=60, key="m:{ids}", maxsize=3, policy="lru")
+    if backend in CLUSTERS:
+        with pytest.raises(redmemo.ConfigurationError, match="Redis Cluster"):
+            bounded(load)
+        return
+    load = bounded(load)
+
+    load([1, 2, 3])
+    load([1])  # 1 used: 2 is now the least recently used
+    load([4])
+    alive = {i for i in range(1, 5) if cache.exists(load.keys_of([i])[i])}
+    assert alive == {1, 3, 4}

@@ -129,6 +129,8 @@ class AsyncBatchFunction:
                 inner._emit(Miss(inner.stats_name, key))
                 continue
             found[one] = entry.value
+            if inner._touching is not None:
+                inner._touches.record(key)  # a use, sent with the next store or read
             if entry.refresh_at <= now:
                 stale.append(one)
                 inner._emit(Stale(inner.stats_name, key, (), {}, entry.value))

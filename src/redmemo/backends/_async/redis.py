@@ -467,6 +467,7 @@ class AsyncRedisBackend:
                     r.bound.maxsize,
                     r.bound.policy,
                     "\n".join((r.bound.rank, *r.bound.indexes)),
+                    *r.bound.touched,
                 ]
                 calls.append(("bound_store", self._triple(r.key) + self._bound_keys(r.bound), args))
         replies = await self._scripts(calls) if calls else []

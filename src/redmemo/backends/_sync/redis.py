@@ -468,6 +468,7 @@ class SyncRedisBackend:
                     r.bound.maxsize,
                     r.bound.policy,
                     "\n".join((r.bound.rank, *r.bound.indexes)),
+                    *r.bound.touched,
                 ]
                 calls.append(("bound_store", self._triple(r.key) + self._bound_keys(r.bound), args))
         replies = self._scripts(calls) if calls else []
