@@ -29,7 +29,7 @@ functions with it (``@caches["default"].redmemo(ttl=60)``) to share its connecti
 from __future__ import annotations
 
 import pickle
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -43,6 +43,8 @@ from ..errors import BackendError, SerializationError
 
 __all__ = ["RedmemoCache"]
 
+# What a call that failed (fail_open) answers when None could be a real answer.
+_FAILED = object()
 # Options Django reads for its own culling backends; redmemo does not cull this way.
 _CULLING = ("MAX_ENTRIES", "CULL_FREQUENCY")
 
@@ -87,39 +89,41 @@ class RedmemoCache(BaseCache):
         if not self._fail_open:
             raise exc
 
+    def _quietly(self, failed: Any, call: Callable[..., Any], *args: Any) -> Any:
+        """``call(*args)``, or ``failed`` when the backend fails and ``fail_open`` is on;
+        a value pickle refuses raises pickle's error, as Django's backends do."""
+        try:
+            with _pickle_errors():
+                return call(*args)
+        except BackendError as exc:
+            self._failed(exc)
+            return failed
+
+    async def _aquietly(self, failed: Any, call: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        try:
+            with _pickle_errors():
+                return await call(*args)
+        except BackendError as exc:
+            self._failed(exc)
+            return failed
+
     # -- sync ------------------------------------------------------------------------------
 
     def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
-        full = self._key(key, version)
-        try:
-            return self.redmemo.get(full, default)
-        except BackendError as exc:
-            self._failed(exc)
-            return default
+        return self._quietly(default, self.redmemo.get, self._key(key, version), default)
 
     def set(
         self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
     ) -> None:
-        full = self._key(key, version)
-        try:
-            with _pickle_errors():
-                self.redmemo.set(full, value, self._ttl(timeout))
-        except BackendError as exc:
-            self._failed(exc)
+        self._quietly(None, self.redmemo.set, self._key(key, version), value, self._ttl(timeout))
 
     def add(
         self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
     ) -> bool:
-        full = self._key(key, version)
-        ttl = self._ttl(timeout)
-        try:
-            with _pickle_errors():
-                if ttl == 0:  # Django: "added" if the key was free, though nothing stays
-                    return not self.redmemo.exists(full)
-                return bool(self.redmemo.add(full, value, ttl))
-        except BackendError as exc:
-            self._failed(exc)
-            return False
+        full, ttl = self._key(key, version), self._ttl(timeout)
+        if ttl == 0:  # Django: "added" if the key was free, though nothing stays
+            return not self._quietly(True, self.redmemo.exists, full)
+        return bool(self._quietly(False, self.redmemo.add, full, value, ttl))
 
     def get_or_set(
         self,
@@ -133,47 +137,25 @@ class RedmemoCache(BaseCache):
             # caller added first wins.
             return super().get_or_set(key, default, timeout=timeout, version=version)
         full = self._key(key, version)
-        try:
-            with _pickle_errors():
-                return self.redmemo.get_or_set(full, default, self._ttl(timeout))
-        except BackendError as exc:
-            self._failed(exc)
-            return default()
+        made = self._quietly(_FAILED, self.redmemo.get_or_set, full, default, self._ttl(timeout))
+        return default() if made is _FAILED else made
 
     def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
         full = self._key(key, version)
-        try:
-            return bool(self.redmemo.expire(full, self._ttl(timeout)))
-        except BackendError as exc:
-            self._failed(exc)
-            return False
+        return bool(self._quietly(False, self.redmemo.expire, full, self._ttl(timeout)))
 
     def delete(self, key: Any, version: int | None = None) -> bool:
-        full = self._key(key, version)
-        try:
-            return bool(self.redmemo.delete(full))
-        except BackendError as exc:
-            self._failed(exc)
-            return False
+        return bool(self._quietly(0, self.redmemo.delete, self._key(key, version)))
 
     def has_key(self, key: Any, version: int | None = None) -> bool:
-        full = self._key(key, version)
-        try:
-            return bool(self.redmemo.exists(full))
-        except BackendError as exc:
-            self._failed(exc)
-            return False
+        return bool(self._quietly(False, self.redmemo.exists, self._key(key, version)))
 
     def get_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
         named = self._keys(keys, version)
         if not named:
             return {}
-        try:
-            values = self.redmemo.multi_get(list(named), MISSING)
-        except BackendError as exc:
-            self._failed(exc)
-            return {}
-        return _found(named, values)
+        values = self._quietly(None, self.redmemo.multi_get, list(named), MISSING)
+        return {} if values is None else _found(named, values)
 
     def set_many(
         self,
@@ -184,22 +166,13 @@ class RedmemoCache(BaseCache):
         items = [(self._key(key, version), value) for key, value in data.items()]
         if not items:
             return []
-        try:
-            with _pickle_errors():
-                self.redmemo.multi_set(items, self._ttl(timeout))
-        except BackendError as exc:
-            self._failed(exc)
-            return list(data)  # Django's answer: the keys that were not stored
-        return []
+        done = self._quietly(_FAILED, self.redmemo.multi_set, items, self._ttl(timeout))
+        return list(data) if done is _FAILED else []  # Django: the keys not stored
 
     def delete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
         fulls = list(self._keys(keys, version))
-        if not fulls:
-            return
-        try:
-            self.redmemo.delete(*fulls)
-        except BackendError as exc:
-            self._failed(exc)
+        if fulls:
+            self._quietly(None, self.redmemo.delete, *fulls)
 
     def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
         full = self._key(key, version)
@@ -211,10 +184,7 @@ class RedmemoCache(BaseCache):
         return self.incr(key, -delta, version)
 
     def clear(self) -> None:
-        try:
-            self.redmemo.clear()
-        except BackendError as exc:
-            self._failed(exc)
+        self._quietly(None, self.redmemo.clear)
 
     def close(self, **kwargs: Any) -> None:
         # Django calls this at the end of every request; the connection pools are meant to
@@ -224,36 +194,21 @@ class RedmemoCache(BaseCache):
     # -- async (redmemo's asyncio client: no thread per call) ------------------------------
 
     async def aget(self, key: Any, default: Any = None, version: int | None = None) -> Any:
-        full = self._key(key, version)
-        try:
-            return await self.redmemo.aget(full, default)
-        except BackendError as exc:
-            self._failed(exc)
-            return default
+        return await self._aquietly(default, self.redmemo.aget, self._key(key, version), default)
 
     async def aset(
         self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
     ) -> None:
-        full = self._key(key, version)
-        try:
-            with _pickle_errors():
-                await self.redmemo.aset(full, value, self._ttl(timeout))
-        except BackendError as exc:
-            self._failed(exc)
+        full, ttl = self._key(key, version), self._ttl(timeout)
+        await self._aquietly(None, self.redmemo.aset, full, value, ttl)
 
     async def aadd(
         self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
     ) -> bool:
-        full = self._key(key, version)
-        ttl = self._ttl(timeout)
-        try:
-            with _pickle_errors():
-                if ttl == 0:
-                    return not await self.redmemo.aexists(full)
-                return bool(await self.redmemo.aadd(full, value, ttl))
-        except BackendError as exc:
-            self._failed(exc)
-            return False
+        full, ttl = self._key(key, version), self._ttl(timeout)
+        if ttl == 0:
+            return not await self._aquietly(True, self.redmemo.aexists, full)
+        return bool(await self._aquietly(False, self.redmemo.aadd, full, value, ttl))
 
     async def aget_or_set(
         self,
@@ -264,50 +219,28 @@ class RedmemoCache(BaseCache):
     ) -> Any:
         if not callable(default):
             return await super().aget_or_set(key, default, timeout=timeout, version=version)
-        full = self._key(key, version)
-        try:
-            with _pickle_errors():
-                return await self.redmemo.aget_or_set(full, default, self._ttl(timeout))
-        except BackendError as exc:
-            self._failed(exc)
-            return default()
+        full, ttl = self._key(key, version), self._ttl(timeout)
+        made = await self._aquietly(_FAILED, self.redmemo.aget_or_set, full, default, ttl)
+        return default() if made is _FAILED else made
 
     async def atouch(
         self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
     ) -> bool:
-        full = self._key(key, version)
-        try:
-            return bool(await self.redmemo.aexpire(full, self._ttl(timeout)))
-        except BackendError as exc:
-            self._failed(exc)
-            return False
+        full, ttl = self._key(key, version), self._ttl(timeout)
+        return bool(await self._aquietly(False, self.redmemo.aexpire, full, ttl))
 
     async def adelete(self, key: Any, version: int | None = None) -> bool:
-        full = self._key(key, version)
-        try:
-            return bool(await self.redmemo.adelete(full))
-        except BackendError as exc:
-            self._failed(exc)
-            return False
+        return bool(await self._aquietly(0, self.redmemo.adelete, self._key(key, version)))
 
     async def ahas_key(self, key: Any, version: int | None = None) -> bool:
-        full = self._key(key, version)
-        try:
-            return bool(await self.redmemo.aexists(full))
-        except BackendError as exc:
-            self._failed(exc)
-            return False
+        return bool(await self._aquietly(False, self.redmemo.aexists, self._key(key, version)))
 
     async def aget_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
         named = self._keys(keys, version)
         if not named:
             return {}
-        try:
-            values = await self.redmemo.amulti_get(list(named), MISSING)
-        except BackendError as exc:
-            self._failed(exc)
-            return {}
-        return _found(named, values)
+        values = await self._aquietly(None, self.redmemo.amulti_get, list(named), MISSING)
+        return {} if values is None else _found(named, values)
 
     async def aset_many(
         self,
@@ -318,22 +251,13 @@ class RedmemoCache(BaseCache):
         items = [(self._key(key, version), value) for key, value in data.items()]
         if not items:
             return []
-        try:
-            with _pickle_errors():
-                await self.redmemo.amulti_set(items, self._ttl(timeout))
-        except BackendError as exc:
-            self._failed(exc)
-            return list(data)
-        return []
+        done = await self._aquietly(_FAILED, self.redmemo.amulti_set, items, self._ttl(timeout))
+        return list(data) if done is _FAILED else []
 
     async def adelete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
         fulls = list(self._keys(keys, version))
-        if not fulls:
-            return
-        try:
-            await self.redmemo.adelete(*fulls)
-        except BackendError as exc:
-            self._failed(exc)
+        if fulls:
+            await self._aquietly(None, self.redmemo.adelete, *fulls)
 
     async def aincr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
         full = self._key(key, version)
@@ -345,10 +269,7 @@ class RedmemoCache(BaseCache):
         return await self.aincr(key, -delta, version)
 
     async def aclear(self) -> None:
-        try:
-            await self.redmemo.aclear()
-        except BackendError as exc:
-            self._failed(exc)
+        await self._aquietly(None, self.redmemo.aclear)
 
     async def aclose(self, **kwargs: Any) -> None:
         return None

@@ -14,21 +14,7 @@ local maxsize, policy = tonumber(ARGV[6]), ARGV[7]
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 
-local function touch(member)
-  if policy == 'lru' or policy == 'mru' then
-    redis.call('ZADD', ranks, redis.call('HINCRBY', meta, 'seq', 1), member)
-  elseif policy == 'lru-t' then
-    redis.call('ZADD', ranks, now, member)
-  elseif policy == 'lfu' then
-    -- LFU-DA: (age + uses) * span + last use (core/policies.py, LFU_SPAN).
-    local uses = redis.call('HINCRBY', freq, member, 1)
-    local age = tonumber(redis.call('HGET', meta, 'age') or '0')
-    local last = redis.call('HINCRBY', meta, 'seq', 1) % 2097152
-    redis.call('ZADD', ranks, string.format('%.0f', (age + uses) * 2097152 + last), member)
-  elseif policy == 'sieve' then
-    redis.call('SADD', visited, member)
-  end
-end
+-- include: _touch
 
 -- The uses this process saw come first, whatever becomes of the store.
 for i = 9, #ARGV do
