@@ -11,6 +11,7 @@ JSON line: counts, and each test that failed, erred or was skipped, with its rea
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import unittest
@@ -32,7 +33,12 @@ def main(url: str, tests_dir: str) -> None:
     )
     django.setup()
 
-    from cache.tests import BaseCacheTests, caches_setting_for_tests
+    # ``cache`` is Django's own tests/cache package, taken from the source release of the
+    # installed Django into DJANGO_TESTS_DIR (tests/support/django_release.py), not a
+    # distribution: it is found on sys.path only at run time.
+    django_cache_tests = importlib.import_module("cache.tests")
+    BaseCacheTests = django_cache_tests.BaseCacheTests
+    caches_setting_for_tests = django_cache_tests.caches_setting_for_tests
     from django.test import TestCase, override_settings
     from django.test.runner import DiscoverRunner
 
