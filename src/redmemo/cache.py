@@ -25,8 +25,17 @@ import redis
 from ._async.store import AsyncStoreMixin
 from ._sync.invalidation import run_invalidation
 from ._sync.store import SyncStoreMixin
-from .backends.factory import LayerSpec, RedisFamily, Stack, Timing, Tripping, open_family
+from .backends.factory import (
+    LayerSpec,
+    Near,
+    RedisFamily,
+    Stack,
+    Timing,
+    Tripping,
+    open_family,
+)
 from .config import BackendSettings, env_disabled, resolve_settings
+from .coordination.near import NearCache, NearStore
 from .core.breaker import Breaker
 from .core.durations import Duration, Forever, to_seconds_or_none
 from .core.entry import EntryCodec
@@ -107,6 +116,7 @@ class Cache(FamiliarMixin, SyncStoreMixin, AsyncStoreMixin):
         invalidation: str = "raise",
         maxsize: int | None = None,
         policy: str | Policy | None = None,
+        near: bool | NearCache | None = None,
     ) -> None:
         if not isinstance(namespace, str) or not namespace:
             raise ConfigurationError(
@@ -170,6 +180,7 @@ class Cache(FamiliarMixin, SyncStoreMixin, AsyncStoreMixin):
         self._runtime.pending.body = self.keyspace.body
         family = open_family(self.settings, self.keyspace, self._runtime, self.clock)
         self.breaker = self._make_breaker(breaker, family.kind)
+        self._near: Near | None = self._make_near(near, family)
         self._runtime.attach(Stack(family, self._layers()))
         self._functions: weakref.WeakSet[Any] = weakref.WeakSet()
         self._fillers: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
@@ -205,12 +216,29 @@ class Cache(FamiliarMixin, SyncStoreMixin, AsyncStoreMixin):
             f"breaker must be True, False or a redmemo.Breaker, got {breaker!r}"
         )
 
+    def _make_near(self, near: bool | NearCache | None, family: Any) -> Near | None:
+        """The near cache asked for by keyword, else by the URL (``?near=true``). The
+        memory backend is in-process already: it has none."""
+        if near is not None:
+            wanted = NearCache.of(near)
+        elif self.settings.near is not None:
+            wanted = NearCache(**self.settings.near)
+        else:
+            wanted = None
+        if wanted is None or not isinstance(family, RedisFamily):
+            return None
+        store = NearStore(wanted, self._hooks.emit)
+        self._runtime.near = store
+        return Near(store, family.track(store))
+
     def _layers(self) -> list[LayerSpec]:
         layers: list[LayerSpec] = []
         if self._hooks.timed:
             layers.append(Timing(self._hooks.emit))
-        if self.breaker is not None:  # outermost: an open circuit skips everything
+        if self.breaker is not None:  # an open circuit skips everything below
             layers.append(Tripping(self.breaker, self._hooks.emit))
+        if self._near is not None:  # outermost: a copy is served without the rest
+            layers.append(self._near)
         return layers
 
     @property
@@ -242,6 +270,12 @@ class Cache(FamiliarMixin, SyncStoreMixin, AsyncStoreMixin):
     @property
     def clock(self) -> Callable[[], float]:
         return self._runtime.clock
+
+    @property
+    def near(self) -> NearStore | None:
+        """The near cache (``len(cache.near)``, ``cache.near.stats()``,
+        ``cache.near.flush()``), or None when this cache has none."""
+        return self._runtime.near
 
     @property
     def backend_kind(self) -> str:
@@ -433,8 +467,13 @@ class Cache(FamiliarMixin, SyncStoreMixin, AsyncStoreMixin):
     # -- statistics --------------------------------------------------------------------------
 
     def stats(self, reset: bool = False) -> dict[str, int]:
-        """The counters of every function decorated with this cache, summed (this process)."""
-        return merge(fn.stats(reset) for fn in list(self._functions))
+        """The counters of every function decorated with this cache, summed (this process),
+        and with a near cache, its own (``near_hits``, ``near_misses``, ...)."""
+        counts = merge(fn.stats(reset) for fn in list(self._functions))
+        if self._runtime.near is not None:
+            for name, count in self._runtime.near.stats(reset).items():
+                counts[name] = counts.get(name, 0) + count  # near_hits of the store API
+        return counts
 
     def _stats_client(self) -> redis.Redis:
         family = self._family

@@ -65,6 +65,9 @@ class BackendSettings:
     service: str | None = None
     sentinel_kwargs: Mapping[str, Any] = field(default_factory=dict, repr=False)
     read_from_replicas: bool = False
+    # ``?near=true`` (with ``near_maxsize``, ``near_ttl``): a near cache's settings by
+    # name, or None for none.
+    near: Mapping[str, Any] | None = None
 
     @property
     def display_url(self) -> str:
@@ -108,7 +111,12 @@ _REDIS_OPTIONS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "health_check_interval": ("health_check_interval", _to_int),
     "client_name": ("client_name", lambda n, t: t),
     "retry_on_timeout": ("retry_on_timeout", _to_bool),
+    "near": ("near", _to_bool),
+    "near_maxsize": ("near_maxsize", _to_int),
+    "near_ttl": ("near_ttl", _to_span),
 }
+# Options of the near cache, not of redis-py's clients.
+_NEAR_OPTIONS = ("near", "near_maxsize", "near_ttl")
 _REDIS_OPTIONS.update({name: (name, parse_tls_option) for name in TLS_OPTIONS})
 
 
@@ -310,7 +318,18 @@ def parse_url(url: str) -> BackendSettings:
     if parser is None:
         known = ", ".join(f"{s}://" for s in _SCHEMES)
         raise ConfigurationError(f"unknown cache URL scheme in {redact(url)!r}; use one of {known}")
-    return parser(url)
+    return _near_apart(parser(url))
+
+
+def _near_apart(settings: BackendSettings) -> BackendSettings:
+    """Move the near cache's URL options from the client's keywords to ``near``."""
+    kwargs = dict(settings.redis_kwargs)
+    found = {name: kwargs.pop(name) for name in _NEAR_OPTIONS if name in kwargs}
+    if not found:
+        return settings
+    wanted = found.pop("near", True)
+    near = {name.removeprefix("near_"): value for name, value in found.items()}
+    return replace(settings, redis_kwargs=kwargs, near=near if wanted else None)
 
 
 def resolve_settings(

@@ -87,6 +87,7 @@ class DecoratorMixin:
         depends_on: Iterable[str] | Callable[[Args], Iterable[str]] = (),
         maxsize: int | None = None,
         policy: str | Policy | None = None,
+        near: bool = True,
         on_hit: Callable[[str, Any, Args], None] | None = None,
         on_miss: Callable[[str, Args], None] | None = None,
     ) -> Decorator: ...
@@ -108,7 +109,8 @@ class DecoratorMixin:
         the key; ``node``: a Node (class or callable) that makes it. ``tags`` and
         ``depends_on``: templates (or a callable) of tags and keys the entry is invalidated
         with. ``maxsize``: keep at most this many entries, evicted by ``policy`` ("lru",
-        "lru-t", "lfu", "fifo", "mru", "random", "sieve"). ``on_hit(key, value, c)`` /
+        "lru-t", "lfu", "fifo", "mru", "random", "sieve"). ``near=False``: never copy this
+        function's results into the cache's near cache. ``on_hit(key, value, c)`` /
         ``on_miss(key, c)``: callbacks.
 
         Every option is declared once, in :class:`redmemo.options.Options`.

@@ -37,6 +37,9 @@ __all__ = [
     "Hook",
     "Hooks",
     "Miss",
+    "NearEvicted",
+    "NearFlushed",
+    "NearInvalidated",
     "Overtaken",
     "Refresh",
     "Stale",
@@ -53,13 +56,15 @@ _NO_KWARGS: dict[str, Any] = {}
 
 
 class Hit(NamedTuple):
-    """A fresh value was served from the cache."""
+    """A fresh value was served from the cache (``near``: from this process's near
+    cache, without asking Redis)."""
 
     function: str
     key: str
     args: tuple[Any, ...] = ()
     kwargs: dict[str, Any] = _NO_KWARGS
     value: Any = None
+    near: bool = False
 
 
 class Stale(NamedTuple):
@@ -186,6 +191,30 @@ class CommandTiming(NamedTuple):
     ok: bool
 
 
+class NearInvalidated(NamedTuple):
+    """Redis said ``keys`` changed (client tracking): their near copies were dropped
+    (``held``: how many of them this process held)."""
+
+    keys: int
+    held: int
+
+
+class NearFlushed(NamedTuple):
+    """The near cache was emptied: ``reason`` is ``"connection"`` (the invalidation
+    connection was lost or could not be trusted), ``"flushdb"`` (Redis said everything
+    changed), ``"clear"`` (``cache.clear()``), ``"fork"`` or ``"manual"``
+    (``cache.near.flush()``)."""
+
+    reason: str
+    dropped: int
+
+
+class NearEvicted(NamedTuple):
+    """The near cache was full: ``evicted`` copies left by its policy."""
+
+    evicted: int
+
+
 Event = (
     Hit
     | Stale
@@ -202,6 +231,9 @@ Event = (
     | BreakerOpened
     | BreakerClosed
     | CommandTiming
+    | NearInvalidated
+    | NearFlushed
+    | NearEvicted
 )
 Hook = Callable[[Event], Any]
 EVENT_TYPES: tuple[type, ...] = (
@@ -220,6 +252,9 @@ EVENT_TYPES: tuple[type, ...] = (
     BreakerOpened,
     BreakerClosed,
     CommandTiming,
+    NearInvalidated,
+    NearFlushed,
+    NearEvicted,
 )
 
 

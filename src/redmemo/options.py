@@ -154,6 +154,8 @@ class Options:
     maxsize: int | None = _option(None, check_maxsize)
     # An eviction policy by name (core/policies.py) or a Policy; default "lru".
     policy: Policy | None = _option(None, check_policy)
+    # False: this function's results are never copied into the cache's near cache.
+    near: bool = _option(True, _bool("near"))
     on_hit: Callable[[str, Any, Any], None] | None = _option(
         None, _callable_or_none("on_hit", "a callable")
     )

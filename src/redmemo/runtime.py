@@ -18,6 +18,7 @@ from .backends.factory import Stack
 from .coordination.flights import Flights
 from .coordination.heartbeat import Heartbeat
 from .coordination.leases import Notice
+from .coordination.near import NearStore
 from .coordination.pending import Pending
 from .coordination.reads import Reads
 from .coordination.waiters import Waiters
@@ -47,6 +48,8 @@ class Runtime:
     pending: Pending = field(default_factory=Pending)
     waiters: Waiters = field(default_factory=Waiters)
     stack: Stack | None = None
+    # The near cache's copies (Cache(near=...) on Redis), read by the hit path directly.
+    near: NearStore | None = None
 
     def __post_init__(self) -> None:
         self.background = Background(self.background_workers)
@@ -94,6 +97,8 @@ class Runtime:
         self.waiters = Waiters()
         self.background = Background(self.background_workers)
         self.heartbeat = Heartbeat(self._extend)
+        if self.near is not None:
+            self.near.after_fork()
         if self.stack is not None:
             self.stack.family.after_fork()
             self.stack.forget()

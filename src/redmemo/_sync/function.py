@@ -19,6 +19,7 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 from .._compat import INTERRUPTS, SyncCompat
 from ..coordination.flights import Abandoned
 from ..coordination.leases import LeaseMode, LeaseStatus, Notice, new_token
+from ..coordination.near import Held
 from ..coordination.pending import PendingInvalidation
 from ..coordination.touches import Touches
 from ..core.entry import Entry
@@ -96,13 +97,38 @@ class SyncCachedFunction(Generic[P, T]):
         bound = self.design.bound
         self._touching = bound if bound is not None and bound.policy in TOUCHING else None
         self._touches = Touches()
+        # The near cache's copies, read before anything else (None: none, or near=False,
+        # whose reads then go around the near layer so that nothing of it is kept).
+        self._near = runtime.near if options.near else None
+        self._far = runtime.near is not None and not options.near
+        self._early = options.early
 
     # -- the public face ----------------------------------------------------------------
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> T:
-        if not self._runtime.enabled or (self._skip is not False and self._skips(args, kwargs)):
+        runtime = self._runtime
+        if not runtime.enabled or (self._skip is not False and self._skips(args, kwargs)):
             return self.function(*args, **kwargs)
-        return self._get_or_compute(self.keys.key(args, kwargs), args, kwargs)
+        key = self.keys.key(args, kwargs)
+        near = self._near
+        if near is not None and not runtime.pending.active:
+            # A copy in this process, fresh: served without Redis (the near hit path).
+            held = near.peek(key)
+            if held is not None and (
+                held.codec is self._codec or self._decode_held(held) is not None
+            ):
+                if self._early:
+                    fresh = classify(held.decoded, runtime.clock(), self._early) is State.FRESH
+                else:
+                    fresh = runtime.clock() < held.fresh_until
+                if fresh:
+                    value = held.decoded.value
+                    if self._own_hook is None and Hit in runtime.hooks.direct:
+                        self._stats.near_hit()
+                    else:
+                        self._emit(Hit(self.stats_name, key, args, kwargs, value, True))
+                    return value  # type: ignore[no-any-return]
+        return self._get_or_compute(key, args, kwargs)
 
     def key(self, *args: P.args, **kwargs: P.kwargs) -> str:
         """The backend key that this call's result is stored under."""
@@ -242,10 +268,22 @@ class SyncCachedFunction(Generic[P, T]):
                 pass  # its reader was cancelled: read for ourselves
         return self._read(key)
 
+    def _decode_held(self, held: Held) -> Entry | None:
+        """A near copy's entry, decoded once for every later hit (None: unreadable)."""
+        entry = self._codec.decode(held.raw, False)
+        if entry is None:
+            return None
+        held.decoded = entry
+        held.fresh_until = min(entry.refresh_at, entry.expire_at)
+        held.codec = self._codec  # set last: a reader that sees the codec sees the rest
+        return entry
+
     def _read(self, key: str) -> bytes | None:
         """The entry at ``key``: a GET. For a bound whose policy records hits, the hit is
         noted and sent later (coordination/touches.py)."""
         backend = self._runtime.sync_backend()
+        if self._far:
+            backend = getattr(backend, "far", backend)
         touching = self._touching
         if touching is None:
             return backend.get(key)
@@ -539,6 +577,7 @@ class SyncCachedFunction(Generic[P, T]):
         }
         if changes:
             self.options = Options.build({**self._raw_options, **changes}, self._cache_ttl())
+            self._early = self.options.early
 
     def _cache_ttl(self) -> float | None:
         return getattr(self.cache, "default_ttl", None)

@@ -17,16 +17,19 @@ from typing import Any, NamedTuple, Protocol
 
 from ..config import BackendSettings
 from ..coordination.leases import Notice, parse_notice
+from ..coordination.near import NearStore
 from ..core.breaker import Breaker
 from ..core.keyspace import Keyspace
 from ..core.policies import BoundsSeen
 from ..errors import ConfigurationError
 from ..events import Event
 from ._async.breaker import AsyncBreakerLayer
+from ._async.near import AsyncNearLayer
 from ._async.protocol import AsyncBackend
 from ._async.redis import AsyncRedisBackend
 from ._async.timing import AsyncTimingLayer
 from ._sync.breaker import SyncBreakerLayer
+from ._sync.near import SyncNearLayer
 from ._sync.protocol import SyncBackend
 from ._sync.redis import SyncRedisBackend
 from ._sync.timing import SyncTimingLayer
@@ -41,14 +44,17 @@ from .redis.clients import (
     pool_size,
     pool_timeout,
     reader_for,
+    tracking_connector,
 )
 from .redis.listener import FillListener
+from .redis.tracking import Tracker
 
 __all__ = [
     "FAMILIES",
     "Family",
     "LayerSpec",
     "MemoryFamily",
+    "Near",
     "RedisFamily",
     "Stack",
     "Timing",
@@ -154,6 +160,17 @@ class RedisFamily:
         self._by_loop: dict[int, _LoopClients] = {}
         self.on_loop_closed: list[Callable[[asyncio.AbstractEventLoop], None]] = []
         self.listener = self._new_listener()
+        self.tracker: Tracker | None = None  # the near cache's, once one is asked for
+
+    def track(self, store: NearStore) -> Tracker:
+        """The tracker that keeps ``store`` (a near cache) coherent. With a near cache,
+        reads go to primaries: a replica's lagging reply could outlive an invalidation."""
+        connect, topology = tracking_connector(self.settings, self._cluster)
+        self.tracker = Tracker(connect, self.keyspace.entry_prefix, store, topology)
+        return self.tracker
+
+    def _reader(self, make: Callable[[BackendSettings], Any]) -> Any:
+        return None if self.tracker is not None else make(self.settings)
 
     def _new_listener(self) -> FillListener:
         connect = listener_connector(self.settings, self._cluster)  # asked on each connect
@@ -186,7 +203,7 @@ class RedisFamily:
             self._pool_timeout,
             self._pool_size,
             self._sharded,
-            reader if reader is not None else reader_for(self.settings),
+            reader if reader is not None else self._reader(reader_for),
             self.bounds,
         )
 
@@ -212,7 +229,7 @@ class RedisFamily:
             self._pool_timeout,
             self._pool_size,
             self._sharded,
-            async_reader_for(self.settings),
+            self._reader(async_reader_for),
             self.bounds,
         )
         closer = self._close_with(loop, backend)
@@ -253,6 +270,8 @@ class RedisFamily:
     def close(self) -> None:
         """Stop the listener and release the sync client and every loop's clients."""
         self.listener.stop()
+        if self.tracker is not None:
+            self.tracker.stop()
         with self._lock:
             backend, self._sync = self._sync, None
         if backend is not None:
@@ -282,6 +301,8 @@ class RedisFamily:
         # the sync client's connections by itself.
         self._lock = threading.Lock()
         self.listener = self._new_listener()
+        if self.tracker is not None:
+            self.tracker.after_fork()
         self._by_loop = {}
         if self._sync is not None:
             self._sync = self._sync_backend(self._sync.client, self._sync.reader)
@@ -398,3 +419,17 @@ class Tripping:
 
     def wrap_async(self, inner: AsyncBackend) -> AsyncBackend:
         return AsyncBreakerLayer(inner, self.breaker, self._emit)
+
+
+class Near:
+    """The near-cache layer for both faces, over one store of copies and its tracker."""
+
+    def __init__(self, store: NearStore, tracker: Tracker) -> None:
+        self.store = store
+        self.tracker = tracker
+
+    def wrap_sync(self, inner: SyncBackend) -> SyncBackend:
+        return SyncNearLayer(inner, self.store, self.tracker)
+
+    def wrap_async(self, inner: AsyncBackend) -> AsyncBackend:
+        return AsyncNearLayer(inner, self.store, self.tracker)

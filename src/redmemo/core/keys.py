@@ -235,8 +235,14 @@ class KeyMaker:
         # types always encode alike (unlike 0.0 and -0.0), and the types are part of the
         # memo key, so 1 and True stay apart.
         if not kwargs and len(args) <= 4 and self._memo_ok:
-            types = tuple(map(type, args))
-            if _MEMO_SAFE.issuperset(types):
+            if len(args) == 1:  # the most common call: one scalar, without map()
+                kind = type(args[0])
+                types: tuple[type, ...] = (kind,)
+                safe = kind in _MEMO_SAFE
+            else:
+                types = tuple(map(type, args))
+                safe = _MEMO_SAFE.issuperset(types)
+            if safe:
                 memo_key = (args, types)
                 key = self._memo.get(memo_key)
                 if key is None:

@@ -122,6 +122,11 @@ class Keyspace:
 
     # -- entries ---------------------------------------------------------------------------
 
+    @property
+    def entry_prefix(self) -> str:
+        """What every entry key, and no other key of ours, starts with."""
+        return self._entry
+
     def entry(self, body: str) -> str:
         """The key of the entry the user calls ``body``."""
         return self._entry + _escape(body) + "}"

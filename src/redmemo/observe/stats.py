@@ -13,6 +13,7 @@ __all__ = ["FIELDS", "Stats", "StatsHook", "merge"]
 
 FIELDS = (
     "hits",  # served fresh from the cache
+    "near_hits",  # of those, served from the near cache's copy, without Redis
     "misses",  # nothing usable in the cache
     "stale",  # served a stale value while a refresh ran in the background
     "fills",  # computed a missing value and stored it
@@ -38,6 +39,13 @@ class Stats:
     def add(self, name: str, n: int = 1) -> None:
         with self._lock:
             self._counts[name] += n
+
+    def near_hit(self) -> None:
+        """A hit served from the near cache: one lock for both counters."""
+        with self._lock:
+            counts = self._counts
+            counts["hits"] += 1
+            counts["near_hits"] += 1
 
     def snapshot(self, reset: bool = False) -> dict[str, int]:
         with self._lock:
@@ -81,6 +89,8 @@ class StatsHook:
             stats = self.of(function)
         with stats._lock:  # Stats.add, inline: this runs on every hit
             stats._counts[STAT_OF[type(event)]] += 1
+            if type(event) is events.Hit and event.near:
+                stats._counts["near_hits"] += 1
 
     def of(self, function: str) -> Stats:
         stats = self._by_function.get(function)

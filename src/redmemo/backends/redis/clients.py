@@ -15,6 +15,7 @@ import contextlib
 import itertools
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 import redis
@@ -46,6 +47,7 @@ __all__ = [
     "pool_timeout",
     "reader_for",
     "sync_client",
+    "tracking_connector",
 ]
 
 # What a client call may raise when Redis fails it. Not only RedisError: the cluster client
@@ -380,3 +382,37 @@ def listener_connector(settings: BackendSettings, cluster: Callable[[], LazyClus
         return sync_client({**kwargs, "host": host, "port": port, "max_connections": 2})
 
     return connect
+
+
+def tracking_connector(
+    settings: BackendSettings, cluster: Callable[[], LazyCluster]
+) -> tuple[Callable[[], list[redis.Redis]], Callable[[], object] | None]:
+    """How the near cache's tracker reaches every primary (RESP2 clients, one each), and
+    for a cluster, how it learns which primaries there are now.
+
+    Standalone: the server. Sentinel: the master the sentinels name now (asked again on
+    each reconnect, so a failover moves tracking to the new master). Cluster: every
+    primary, after asking the cluster for its slots again when reconnecting.
+    """
+    resp2 = {**settings.redis_kwargs, "protocol": 2, "max_connections": 1}
+    if settings.topology == "sentinel":
+        return (
+            lambda: [_sentinel_master_sync(replace(settings, redis_kwargs=resp2))],
+            None,
+        )
+    if settings.topology != "cluster":
+        return (lambda: [sync_client(resp2)], None)
+    resp2.pop("read_from_replicas", None)
+
+    def primaries() -> object:
+        nodes = cluster().connected().get_primaries()  # type: ignore[no-untyped-call]
+        return sorted((node.host, int(node.port)) for node in nodes)
+
+    def connect() -> list[redis.Redis]:
+        client = cluster().connected()
+        client.nodes_manager.initialize()  # a reconnect may follow a failover
+        found = primaries()
+        assert isinstance(found, list)
+        return [sync_client({**resp2, "host": host, "port": port}) for host, port in found]
+
+    return connect, primaries
