@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import events
 from .cache import Cache
+from .coordination.near import NearCache
 from .core.breaker import Breaker, BreakerState
 from .core.durations import FOREVER, Duration, Forever
 from .core.entry import Entry
@@ -68,6 +69,7 @@ __all__ = [
     "LockTimeoutError",
     "Missing",
     "MsgpackSerializer",
+    "NearCache",
     "NotACounterError",
     "OptimisticLock",
     "OptimisticLockError",

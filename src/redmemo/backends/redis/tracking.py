@@ -79,9 +79,9 @@ class Tracker:
         self._requests: collections.deque[_Barrier] = collections.deque()
         self._sent: list[_Barrier] = []  # barriers whose PINGs are out
         self._tokens = 0
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
+        # Wakes the thread out of select() for a barrier or a stop; made with the thread.
+        self._wake_r: socket.socket | None = None
+        self._wake_w: socket.socket | None = None
 
     # -- for the near layer ----------------------------------------------------------------------
 
@@ -96,6 +96,10 @@ class Tracker:
                 return
             self._pid = os.getpid()
             self._stop = threading.Event()
+            self._close_wake()
+            self._wake_r, self._wake_w = socket.socketpair()
+            self._wake_r.setblocking(False)
+            self._wake_w.setblocking(False)
             self._thread = threading.Thread(
                 target=self._run, name=f"redmemo-near-{self.prefix}", daemon=True
             )
@@ -115,8 +119,16 @@ class Tracker:
         return barrier.future
 
     def _wake(self) -> None:
-        with contextlib.suppress(OSError):  # full: it is awake already
-            self._wake_w.send(b"x")
+        wake = self._wake_w
+        if wake is not None:
+            with contextlib.suppress(OSError):  # full (it is awake already), or closed
+                wake.send(b"x")
+
+    def _close_wake(self) -> None:
+        for end in (self._wake_r, self._wake_w):
+            if end is not None:
+                end.close()
+        self._wake_r = self._wake_w = None
 
     def stop(self) -> None:
         self._stop.set()
@@ -127,6 +139,7 @@ class Tracker:
             assert thread is not None
             thread.join(timeout=5)
         self._thread = None
+        self._close_wake()
 
     def after_fork(self) -> None:
         # The parent's thread and sockets are not ours; the child starts its own.
@@ -134,9 +147,7 @@ class Tracker:
         self._thread = None
         self._requests = collections.deque()
         self._sent = []
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
+        self._close_wake()  # the child's copies of the parent's descriptors
 
     # -- the thread ------------------------------------------------------------------------------
 
@@ -202,6 +213,8 @@ class Tracker:
         asked: dict[int, float] = {}  # health PINGs not yet answered, by connection
         next_check = time.monotonic() + interval
         sockets = {connection._sock: i for i, connection in enumerate(connections)}
+        wake = self._wake_r
+        assert wake is not None
         while not stop.is_set():
             for i, connection in enumerate(connections):
                 while connection.can_read(0):
@@ -225,11 +238,11 @@ class Tracker:
                     raise ConnectionError("the cluster's primaries changed")
                 next_check = now + interval
             readable, _, _ = select.select(
-                [self._wake_r, *sockets], [], [], max(0.0, next_check - time.monotonic())
+                [wake, *sockets], [], [], max(0.0, next_check - time.monotonic())
             )
-            if self._wake_r in readable:
+            if wake in readable:
                 with contextlib.suppress(OSError):
-                    self._wake_r.recv(4096)
+                    wake.recv(4096)
 
     def _handle(
         self, i: int, message: Any, barriers: list[_Barrier], asked: dict[int, float]
