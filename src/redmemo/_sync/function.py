@@ -113,18 +113,19 @@ class SyncCachedFunction(Generic[P, T]):
         near = self._near
         if near is not None and not runtime.pending.active:
             # A copy in this process, fresh: served without Redis (the near hit path).
-            held = near.peek(key)
+            held = near.data.get(key)
             if held is not None and (
                 held.codec is self._codec or self._decode_held(held) is not None
             ):
-                if self._early:
-                    fresh = classify(held.decoded, runtime.clock(), self._early) is State.FRESH
-                else:
-                    fresh = runtime.clock() < held.fresh_until
+                near.uses.append(key)
+                now = runtime.clock()
+                fresh = now < held.fresh_until
+                if fresh and self._early:
+                    fresh = classify(held.decoded, now, self._early) is State.FRESH
                 if fresh:
                     value = held.decoded.value
                     if self._own_hook is None and Hit in runtime.hooks.direct:
-                        self._stats.near_hit()
+                        next(self._stats.near)  # counts a hit and a near hit
                     else:
                         self._emit(Hit(self.stats_name, key, args, kwargs, value, True))
                     return value  # type: ignore[no-any-return]
@@ -274,7 +275,9 @@ class SyncCachedFunction(Generic[P, T]):
         if entry is None:
             return None
         held.decoded = entry
-        held.fresh_until = min(entry.refresh_at, entry.expire_at)
+        # The local bound (a monotonic time) on the cache's clock, once.
+        local = self._runtime.clock() + (held.until - time.monotonic())
+        held.fresh_until = min(entry.refresh_at, entry.expire_at, local)
         held.codec = self._codec  # set last: a reader that sees the codec sees the rest
         return entry
 

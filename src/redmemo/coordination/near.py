@@ -108,7 +108,9 @@ class Held:
         self.until = until  # the local bound (monotonic clock)
         self.codec: object = None
         self.decoded: Any = None
-        self.fresh_until = 0.0  # the entry's own refresh time, or expiry (cache's clock)
+        # Until when a decorated function may serve it without a look at the entry: its
+        # refresh time, its expiry and the local bound, the earliest (the cache's clock).
+        self.fresh_until = 0.0
 
 
 class NearStore:
@@ -122,11 +124,11 @@ class NearStore:
         self._emit = emit
         self._clock = clock
         self._lock = threading.Lock()
-        self._data: dict[str, Held] = {}
+        self.data: dict[str, Held] = {}  # read without a lock by the hit path
         self._pending: dict[str, object] = {}  # placeholders of reads in flight
         self._state = BoundState(settings.policy)
         # Uses noted by hits since the last insert (applied then, under the lock).
-        self._uses: collections.deque[str] = collections.deque(maxlen=4 * settings.maxsize)
+        self.uses: collections.deque[str] = collections.deque(maxlen=4 * settings.maxsize)
         self._bytes = 0
         self._excluded: tuple[str, ...] = ()
         self._counts = dict.fromkeys(NEAR_FIELDS, 0)
@@ -139,10 +141,10 @@ class NearStore:
     def peek(self, key: str) -> Held | None:
         """The copy of ``key`` if one may be served now, not counted (a decorated
         function counts its own near hits, with its other counters)."""
-        held = self._data.get(key)
+        held = self.data.get(key)
         if held is None or held.until <= self._clock():
             return None
-        self._uses.append(key)
+        self.uses.append(key)
         return held
 
     def lookup(self, key: str) -> Held | None:
@@ -192,16 +194,16 @@ class NearStore:
         settings = self.settings
         state = self._state
         now_ms = self._clock() * 1000
-        uses = self._uses
+        uses = self.uses
         while uses:
             state.touch(uses.popleft(), now_ms)
-        old = self._data.pop(key, None)
+        old = self.data.pop(key, None)
         if old is not None:
             self._bytes -= len(old.raw)
             state.forget(key)
         evicted = 0
-        while self._data and (
-            len(self._data) >= settings.maxsize
+        while self.data and (
+            len(self.data) >= settings.maxsize
             or (settings.max_bytes is not None and self._bytes + len(raw) > settings.max_bytes)
         ):
             victim = state.victim()
@@ -211,7 +213,7 @@ class NearStore:
             evicted += 1
         if settings.max_bytes is not None and len(raw) > settings.max_bytes:
             return  # larger than the whole near cache: served from Redis
-        self._data[key] = Held(raw, self._clock() + settings.ttl)
+        self.data[key] = Held(raw, self._clock() + settings.ttl)
         self._bytes += len(raw)
         state.insert(key, now_ms)
         if evicted:
@@ -220,7 +222,7 @@ class NearStore:
 
     def _forget(self, key: str) -> bool:
         # Under the lock.
-        held = self._data.pop(key, None)
+        held = self.data.pop(key, None)
         if held is None:
             return False
         self._bytes -= len(held.raw)
@@ -249,10 +251,10 @@ class NearStore:
     def flush(self, reason: str = "manual") -> int:
         """Drop every copy and every placeholder (reads in flight are not kept)."""
         with self._lock:
-            dropped = len(self._data)
-            self._data.clear()
+            dropped = len(self.data)
+            self.data.clear()
             self._pending.clear()
-            self._uses.clear()
+            self.uses.clear()
             self._bytes = 0
             self._state = BoundState(self.settings.policy)
             self._counts["near_flushes"] += 1
@@ -274,16 +276,16 @@ class NearStore:
         """Keys starting with ``prefix`` are never kept (``@cache(near=False)``)."""
         with self._lock:
             self._excluded = (*self._excluded, prefix)
-            for key in [key for key in self._data if key.startswith(prefix)]:
+            for key in [key for key in self.data if key.startswith(prefix)]:
                 self._forget(key)
 
     # -- what users see --------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._data)
+        return len(self.data)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._data
+        return key in self.data
 
     @property
     def bytes(self) -> int:
