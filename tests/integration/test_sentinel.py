@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
 
 import redmemo
 from tests.support.load import Load
@@ -121,3 +122,76 @@ def test_reads_from_replicas_go_to_the_replica(sentinels: Sentinels) -> None:
         assert asyncio.run(aread()) == ["v"] * 10
         assert gets(replica) - before_replica == 20
         assert gets(master) == before_master  # (INFO itself is not a GET)
+
+
+def test_the_near_cache_follows_the_master_through_a_failover(sentinels: Sentinels) -> None:
+    """Copies are dropped when another client changes them through the master; a failover
+    flushes them and moves tracking to the new master, where changes are heard again."""
+    flushed: list[str] = []
+
+    def hook(event: Any) -> None:
+        if isinstance(event, redmemo.events.NearFlushed):
+            flushed.append(event.reason)
+
+    namespace = "near-failover"
+    reader = redmemo.Cache(sentinels.url, namespace=namespace, near=True, hooks=[hook])
+    writer = redmemo.Cache(sentinels.url, namespace=namespace)
+    try:
+        assert reader.near is not None
+        reader.get("warm-up")
+        assert reader.near.connected.wait(10)
+
+        def copied(key: str) -> Any:
+            assert reader._near is not None
+            assert reader._near.tracker.barrier().result(10)
+            deadline = time.monotonic() + 10
+            value = reader.get(key)
+            while reader.full_key(key) not in reader.near:  # type: ignore[operator]
+                assert time.monotonic() < deadline
+                time.sleep(0.005)
+                value = reader.get(key)
+            return value
+
+        writer.set("k", 1)
+        assert copied("k") == 1
+        writer.set("k", 2)
+        assert _until(lambda: reader.get("k") == 2)
+        sentinels.wait_replica_synced()
+        old = sentinels.master_port()
+        _until(lambda: _failover(sentinels), timeout=30)  # once the sentinels see the replica
+        sentinels.wait_master_changed(old)
+        assert _until(lambda: "connection" in flushed, timeout=30)
+        assert _until(reader.near.connected.is_set, timeout=30)
+        sentinels.wait_replica_synced()
+        assert _until(lambda: _writes(writer, "k", 3), timeout=30)
+        assert copied("k") == 3
+        writer.set("k", 4)  # through the new master: heard by the new tracking connection
+        assert _until(lambda: reader.get("k") == 4)
+    finally:
+        reader.close()
+        writer.close()
+
+
+def _until(condition: Any, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def _writes(cache: redmemo.Cache, key: str, value: Any) -> bool:
+    try:
+        cache.set(key, value)
+    except redmemo.BackendError:
+        return False  # the client still knows the old master for a moment
+    return True
+
+
+def _failover(sentinels: Sentinels) -> bool:
+    try:
+        sentinels.failover()
+    except redis.ResponseError:  # NOGOODSLAVE: not yet seen by the sentinels as synced
+        return False
+    return True

@@ -396,10 +396,9 @@ def tracking_connector(
     """
     resp2 = {**settings.redis_kwargs, "protocol": 2, "max_connections": 1}
     if settings.topology == "sentinel":
-        return (
-            lambda: [_sentinel_master_sync(replace(settings, redis_kwargs=resp2))],
-            None,
-        )
+        # A failover ends the connection: Sentinel kills the clients of the master it
+        # demotes; the reconnect asks the sentinels for the new one.
+        return (lambda: [_sentinel_master_sync(replace(settings, redis_kwargs=resp2))], None)
     if settings.topology != "cluster":
         return (lambda: [sync_client(resp2)], None)
     resp2.pop("read_from_replicas", None)
