@@ -573,3 +573,32 @@ def test_readers_in_other_processes_never_serve_a_replaced_value_for_long(
         assert report["reads"] > writes
         assert report["near_hits"] > 0  # the near cache did serve
         assert report["longest"] < DELIVERY_WINDOW, report
+
+
+def test_batch_functions_read_copies_and_near_false_keeps_none(
+    make_cache: Callable[..., redmemo.Cache],
+) -> None:
+    recorder = Recorder()
+    cache = tracked(make_cache(near=True, hooks=[recorder]))
+    loads: list[list[int]] = []
+
+    @cache.multi_cached("ids", ttl=60, name="near_batch")
+    def load(ids: list[int]) -> dict[int, str]:
+        loads.append(list(ids))
+        return {i: f"v{i}" for i in ids}
+
+    @cache.multi_cached("ids", ttl=60, name="far_batch", near=False)
+    def load_far(ids: list[int]) -> dict[int, str]:
+        return {i: f"w{i}" for i in ids}
+
+    assert load([1, 2, 3]) == {1: "v1", 2: "v2", 3: "v3"}
+    settle(cache)
+    assert load([1, 2, 3]) == {1: "v1", 2: "v2", 3: "v3"}  # read from Redis, kept
+    recorder.events.clear()
+    assert load([1, 2, 3]) == {1: "v1", 2: "v2", 3: "v3"}
+    assert recorder.commands() == []  # served from the copies
+    assert loads == [[1, 2, 3]]
+    assert load_far([1, 2]) == {1: "w1", 2: "w2"}
+    settle(cache)
+    assert load_far([1, 2]) == {1: "w1", 2: "w2"}
+    assert len(cache.near) == 3  # type: ignore[arg-type]
