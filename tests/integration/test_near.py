@@ -602,3 +602,28 @@ def test_batch_functions_read_copies_and_near_false_keeps_none(
     settle(cache)
     assert load_far([1, 2]) == {1: "w1", 2: "w2"}
     assert len(cache.near) == 3  # type: ignore[arg-type]
+
+
+def test_near_hits_count_as_uses_of_a_bound(redis_url: str) -> None:
+    """An LRU-bounded function: a hit served from a copy is a use in Redis's bookkeeping
+    too, so the entry used last is not the one evicted."""
+    cache = tracked(redmemo.Cache(redis_url, near=True))
+    try:
+        f = cache(ttl=60, maxsize=3, policy="lru")(counter())
+        for x in (1, 2, 3):
+            f(x)
+        for x in (1, 2, 3):
+            copied(lambda x=x: f(x), f.key(x), cache)  # read from Redis in this order
+        hits = f.stats()["near_hits"]
+        f(1)  # a near hit: 1 is now the most recently used
+        assert f.stats()["near_hits"] == hits + 1
+        f(4)  # stores, evicting the least recently used: 2
+        with redis.Redis.from_url(redis_url) as client:
+            assert [bool(client.exists(f.key(x))) for x in (1, 2, 3, 4)] == [
+                True,
+                False,
+                True,
+                True,
+            ]
+    finally:
+        cache.close()

@@ -123,6 +123,8 @@ class AsyncCachedFunction(Generic[P, T]):
                     fresh = classify(held.decoded, now, self._early) is State.FRESH
                 if fresh:
                     value = held.decoded.value
+                    if self._touching is not None:  # a use, for the bound in Redis too
+                        self._touches.record(key)
                     if self._own_hook is None and Hit in runtime.hooks.direct:
                         next(self._stats.near)  # counts a hit and a near hit
                     else:

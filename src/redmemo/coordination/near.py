@@ -130,7 +130,6 @@ class NearStore:
         # Uses noted by hits since the last insert (applied then, under the lock).
         self.uses: collections.deque[str] = collections.deque(maxlen=4 * settings.maxsize)
         self._bytes = 0
-        self._excluded: tuple[str, ...] = ()
         self._counts = dict.fromkeys(NEAR_FIELDS, 0)
         # Set by the tracker: copies may be kept only while this is True.
         self.ready = False
@@ -161,7 +160,7 @@ class NearStore:
 
     def begin(self, key: str) -> object | None:
         """Take the placeholder for a read of ``key`` (None: its reply may not be kept)."""
-        if not self.ready or key.startswith(self._excluded):
+        if not self.ready:
             return None
         token = object()
         with self._lock:
@@ -271,13 +270,6 @@ class NearStore:
         """The tracking connection is subscribed again: copies may be kept from now on."""
         self.ready = True
         self.connected.set()
-
-    def exclude(self, prefix: str) -> None:
-        """Keys starting with ``prefix`` are never kept (``@cache(near=False)``)."""
-        with self._lock:
-            self._excluded = (*self._excluded, prefix)
-            for key in [key for key in self.data if key.startswith(prefix)]:
-                self._forget(key)
 
     # -- what users see --------------------------------------------------------------------------
 
