@@ -68,6 +68,8 @@ class BackendSettings:
     # ``?near=true`` (with ``near_maxsize``, ``near_ttl``): a near cache's settings by
     # name, or None for none.
     near: Mapping[str, Any] | None = None
+    # Async GETs of one event-loop turn sent as one MGET (``?auto_pipeline=false``: off).
+    auto_pipeline: bool = True
 
     @property
     def display_url(self) -> str:
@@ -114,6 +116,7 @@ _REDIS_OPTIONS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "near": ("near", _to_bool),
     "near_maxsize": ("near_maxsize", _to_int),
     "near_ttl": ("near_ttl", _to_span),
+    "auto_pipeline": ("auto_pipeline", _to_bool),
 }
 # Options of the near cache, not of redis-py's clients.
 _NEAR_OPTIONS = ("near", "near_maxsize", "near_ttl")
@@ -322,8 +325,12 @@ def parse_url(url: str) -> BackendSettings:
 
 
 def _near_apart(settings: BackendSettings) -> BackendSettings:
-    """Move the near cache's URL options from the client's keywords to ``near``."""
+    """Move the options that are redmemo's, not the client's, out of its keywords: the
+    near cache's to ``near``, ``auto_pipeline`` to its field."""
     kwargs = dict(settings.redis_kwargs)
+    if "auto_pipeline" in kwargs:
+        settings = replace(settings, auto_pipeline=bool(kwargs.pop("auto_pipeline")))
+        settings = replace(settings, redis_kwargs=kwargs)
     found = {name: kwargs.pop(name) for name in _NEAR_OPTIONS if name in kwargs}
     if not found:
         return settings

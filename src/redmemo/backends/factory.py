@@ -231,6 +231,7 @@ class RedisFamily:
             self._sharded,
             self._reader(async_reader_for),
             self.bounds,
+            self.settings.auto_pipeline,
         )
         closer = self._close_with(loop, backend)
         # Started now, the generator is finalized when the loop shuts down its async

@@ -27,6 +27,7 @@ from ...core.keyspace import Keyspace
 from ...core.policies import BoundSpec, BoundsSeen
 from ...errors import BackendError, NotACounterError
 from ..memory import MARKER_MS
+from ..redis.batching import AsyncGetBatch
 from ..redis.clients import CLIENT_ERRORS
 from ..redis.listener import FillListener
 from ..redis.scripts import SCRIPTS
@@ -92,6 +93,7 @@ class AsyncRedisBackend:
         sharded: bool = False,
         reader: Any = None,
         bounds: BoundsSeen | None = None,
+        auto_pipeline: bool = False,
     ) -> None:
         self.client = client  # a redis-py client: standalone, sentinel-managed or cluster
         # Sentinel with read_from_replicas: GETs go to a replica (the master answers when
@@ -107,6 +109,8 @@ class AsyncRedisBackend:
         # wait for one in line (redis-py's pool would raise instead).
         self._gate = AsyncGate(pool_size, pool_timeout)
         self._bounds = bounds if bounds is not None else BoundsSeen()
+        # GETs of concurrent tasks in one loop turn share one MGET (redis/batching.py).
+        self._batch = AsyncGetBatch(self.get_many) if auto_pipeline else None
 
     # -- sending commands ----------------------------------------------------------------
 
@@ -178,6 +182,9 @@ class AsyncRedisBackend:
         return await self._send(command, *args)
 
     async def get(self, key: str) -> bytes | None:
+        batch = self._batch
+        if batch is not None and not batch.first():
+            return await batch.join(key)
         try:
             if self.reader is not None:
                 return cast("bytes | None", await self._read("GET", key))

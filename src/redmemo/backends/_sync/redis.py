@@ -28,6 +28,7 @@ from ...core.keyspace import Keyspace
 from ...core.policies import BoundSpec, BoundsSeen
 from ...errors import BackendError, NotACounterError
 from ..memory import MARKER_MS
+from ..redis.batching import SyncGetBatch
 from ..redis.clients import CLIENT_ERRORS
 from ..redis.listener import FillListener
 from ..redis.scripts import SCRIPTS
@@ -93,6 +94,7 @@ class SyncRedisBackend:
         sharded: bool = False,
         reader: Any = None,
         bounds: BoundsSeen | None = None,
+        auto_pipeline: bool = False,
     ) -> None:
         self.client = client  # a redis-py client: standalone, sentinel-managed or cluster
         # Sentinel with read_from_replicas: GETs go to a replica (the master answers when
@@ -108,6 +110,8 @@ class SyncRedisBackend:
         # wait for one in line (redis-py's pool would raise instead).
         self._gate = SyncGate(pool_size, pool_timeout)
         self._bounds = bounds if bounds is not None else BoundsSeen()
+        # GETs of concurrent tasks in one loop turn share one MGET (redis/batching.py).
+        self._batch = SyncGetBatch(self.get_many) if auto_pipeline else None
 
     # -- sending commands ----------------------------------------------------------------
 
@@ -179,6 +183,9 @@ class SyncRedisBackend:
         return self._send(command, *args)
 
     def get(self, key: str) -> bytes | None:
+        batch = self._batch
+        if batch is not None and not batch.first():
+            return batch.join(key)
         try:
             if self.reader is not None:
                 return cast("bytes | None", self._read("GET", key))

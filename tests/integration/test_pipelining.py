@@ -1,0 +1,151 @@
+"""Auto-pipelining of async reads: the GETs of one event-loop turn share one MGET.
+
+On real servers (Redis, Valkey, both clusters): the right value for every caller, the
+commands the server saw, cancellation of some callers mid-batch, a server that stops
+answering during a batch, and the switch that turns it off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+import redis
+
+import redmemo
+from tests.conftest import _SERVER_PARAMS, URL_FIXTURES
+from tests.support.proxy import Proxy
+from tests.support.servers import RedisServer
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture(params=_SERVER_PARAMS)
+def url(request: pytest.FixtureRequest) -> str:
+    value: str = request.getfixturevalue(URL_FIXTURES[request.param])
+    return value
+
+
+def _commands(client: redis.Redis) -> dict[str, int]:
+    stats = client.info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
+
+
+def _filled(cache: redmemo.Cache, computed: list[int]) -> Any:
+    @cache(ttl=600, name="item")
+    async def item(x: int) -> dict[str, int]:
+        computed.append(x)
+        return {"x": x}
+
+    return item
+
+
+def test_concurrent_hits_get_their_own_values(url: str) -> None:
+    computed: list[int] = []
+
+    async def main() -> tuple[list[Any], dict[str, int]]:
+        cache = redmemo.Cache(url, namespace="ap-" + uuid.uuid4().hex[:6])
+        item = _filled(cache, computed)
+        for x in range(200):
+            await item(x)
+        computed.clear()
+        item.stats(reset=True)
+        try:
+            # 200 tasks at once, over 200 keys, several times each.
+            values = await asyncio.gather(*(item(x % 200) for x in range(1000)))
+            return values, item.stats()
+        finally:
+            await cache.aclose()
+
+    values, stats = asyncio.run(main())
+    assert values == [{"x": x % 200} for x in range(1000)]
+    assert computed == []
+    assert stats["hits"] == 1000  # every one read by the GET or the batch, as a hit
+    assert stats["misses"] == 0
+
+
+def test_the_reads_of_a_turn_go_as_one_command(redis_server: RedisServer) -> None:
+    computed: list[int] = []
+    admin = redis_server.client()
+
+    async def main(cache_url: str) -> dict[str, int]:
+        cache = redmemo.Cache(cache_url, namespace="ap-" + uuid.uuid4().hex[:6])
+        item = _filled(cache, computed)
+        for x in range(200):
+            await item(x)
+        before = _commands(admin)
+        await asyncio.gather(*(item(x) for x in range(200)))
+        after = _commands(admin)
+        await cache.aclose()
+        return {name: after.get(name, 0) - before.get(name, 0) for name in ("get", "mget")}
+
+    try:
+        on = asyncio.run(main(redis_server.url))
+        off = asyncio.run(main(redis_server.url + "?auto_pipeline=false"))
+    finally:
+        admin.close()
+        with redis_server.client() as client:
+            client.flushall()
+    assert on["get"] + on["mget"] <= 3  # the first GET alone, then one MGET (or two)
+    assert on["mget"] >= 1
+    assert off == {"get": 200, "mget": 0}
+
+
+def test_cancelled_callers_leave_the_others_their_values(redis_url: str) -> None:
+    computed: list[int] = []
+
+    async def main() -> tuple[list[Any], int]:
+        cache = redmemo.Cache(redis_url, namespace="ap-" + uuid.uuid4().hex[:6])
+        item = _filled(cache, computed)
+        for x in range(100):
+            await item(x)
+        computed.clear()
+        tasks = [asyncio.ensure_future(item(x)) for x in range(100)]
+        await asyncio.sleep(0)  # every task has issued its GET: all but the first wait in
+        # the batch (the first was sent on its own, and redis-py's client finishes a
+        # command it has sent even when its caller is cancelled: not cancelled here)
+        for task in tasks[3::3]:
+            task.cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        await cache.aclose()
+        return results, sum(1 for t in tasks if t.cancelled())
+
+    results, cancelled = asyncio.run(main())
+    assert cancelled == len(range(3, 100, 3))
+    for x, result in enumerate(results):
+        if x % 3 == 0 and x > 0:
+            assert isinstance(result, asyncio.CancelledError)
+        else:
+            assert result == {"x": x}
+    assert computed == []
+
+
+def test_a_batch_whose_server_fails_fails_open_for_every_caller(
+    redis_server: RedisServer,
+) -> None:
+    proxy = Proxy(redis_server.port)
+    computed: list[int] = []
+
+    async def main() -> list[Any]:
+        cache = redmemo.Cache(
+            proxy.url + "?socket_timeout=0.5", namespace="ap-" + uuid.uuid4().hex[:6]
+        )
+        item = _filled(cache, computed)
+        for x in range(50):
+            await item(x)
+        computed.clear()
+        proxy.stall(5)  # replies stop coming: the first GET and the batch time out
+        try:
+            return await asyncio.gather(*(item(x) for x in range(50)))
+        finally:
+            proxy.stall(0)
+            await cache.aclose()
+
+    try:
+        values = asyncio.run(main())
+    finally:
+        proxy.close()
+    assert values == [{"x": x} for x in range(50)]  # computed instead: fail-open
+    assert sorted(computed) == list(range(50))
