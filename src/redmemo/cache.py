@@ -35,7 +35,7 @@ from .backends.factory import (
     open_family,
 )
 from .config import BackendSettings, env_disabled, resolve_settings
-from .coordination.near import NearCache, NearStore
+from .coordination.near import NearCache, NearSignals, NearStore
 from .core.breaker import Breaker
 from .core.durations import Duration, Forever, to_seconds_or_none
 from .core.entry import EntryCodec
@@ -43,7 +43,7 @@ from .core.keyspace import Keyspace
 from .core.policies import Policy
 from .core.serializers import SerializerSpec, resolve_serializer
 from .errors import ConfigurationError
-from .events import Hook, Hooks
+from .events import Hook, Hooks, NearEvicted, NearFlushed, NearInvalidated
 from .familiar import FamiliarMixin
 from .locks import Lock, OptimisticLock
 from .observe.logs import DecisionLog, LogHook
@@ -227,7 +227,13 @@ class Cache(FamiliarMixin, SyncStoreMixin, AsyncStoreMixin):
             wanted = None
         if wanted is None or not isinstance(family, RedisFamily):
             return None
-        store = NearStore(wanted, self._hooks.emit)
+        emit = self._hooks.emit
+        signals = NearSignals(
+            invalidated=lambda keys, held: emit(NearInvalidated(keys, held)),
+            flushed=lambda reason, dropped: emit(NearFlushed(reason, dropped)),
+            evicted=lambda evicted: emit(NearEvicted(evicted)),
+        )
+        store = NearStore(wanted, signals)
         self._runtime.near = store
         return Near(store, family.track(store))
 

@@ -65,6 +65,21 @@ class Facade:
     default_ttl: float | None
     _runtime: Runtime
 
+    def _with_grouped(self, keys: list[str]) -> list[str]:
+        """``keys``, and on a Redis Cluster the same user keys in each bounded group this
+        process knows (a bounded function's entries carry their group's hash tag)."""
+        groups = self._runtime.groups
+        if not groups:
+            return keys
+        space = self.keyspace
+        grouped = [
+            space.grouped(group, body)
+            for key in keys
+            if space.group_of(key) is None and (body := space.body(key)) is not None
+            for group in sorted(groups)
+        ]
+        return keys + grouped
+
     def _key(self, key: str) -> str:
         """The entry key of the user's ``key`` (checked). A key that redmemo showed (from
         ``fn.key()``, ``full_key()`` or an event) is already one and is taken as is."""

@@ -50,6 +50,9 @@ class Runtime:
     stack: Stack | None = None
     # The near cache's copies (Cache(near=...) on Redis), read by the hit path directly.
     near: NearStore | None = None
+    # Bounded groups whose entries are keyed in their group's slot (a Redis Cluster):
+    # invalidating a user's key reaches its entry in each of them too.
+    groups: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.background = Background(self.background_workers)

@@ -1,6 +1,7 @@
 """Bounded caches: maxsize and eviction policies, on every backend through both faces
-(Redis Cluster refuses them, and says why), with the policies' own semantics checked on
-a fixed sequence, against a replay on the model, and under concurrency."""
+(on a Redis Cluster a bounded function's entries share its group's slot), with the
+policies' own semantics checked on a fixed sequence, against a replay on the model, and
+under concurrency."""
 
 from __future__ import annotations
 
@@ -36,11 +37,12 @@ def _square(x: int) -> int:
 def _bounded(decorate: Callable[..., Any], backend: str, **options: Any) -> Any:
     options.setdefault("ttl", 60)
     options.setdefault("key", "sq:{x}")
-    if backend in CLUSTERS:
-        with pytest.raises(redmemo.ConfigurationError, match="not available on Redis Cluster"):
-            decorate(_square, **options)
-        return None
-    return decorate(_square, **options)
+    fn = decorate(_square, **options)
+    if backend in CLUSTERS:  # every entry in the slot of the group's bookkeeping
+        group = fn.wrapped.design.group
+        assert group is not None
+        assert fn.key(1) == fn.cache.keyspace.grouped(group, "sq:1")
+    return fn
 
 
 def _alive(fn: Any, candidates: range) -> set[int]:
@@ -52,8 +54,6 @@ def test_each_policy_keeps_the_entries_it_says(
     decorate: Callable[..., Any], backend: str, policy: str
 ) -> None:
     fn = _bounded(decorate, backend, maxsize=3, policy=policy)
-    if fn is None:
-        return  # the cluster refused: checked in _bounded
     for x in SEQUENCE:
         assert fn(x) == x * x
         if policy == "lru-t":
@@ -72,8 +72,6 @@ def test_random_keeps_exactly_maxsize_and_its_seed_repeats_on_memory(
     decorate: Callable[..., Any], backend: str
 ) -> None:
     fn = _bounded(decorate, backend, maxsize=5, policy="random")
-    if fn is None:
-        return
     for x in range(40):
         fn(x)
     survivors = _alive(fn, range(40))
@@ -129,11 +127,6 @@ def test_an_unknown_policy_is_refused_with_the_valid_names(make_cache: Any) -> N
 def test_the_cache_bound_is_shared_and_a_function_may_set_its_own(
     make_cache: Callable[..., redmemo.Cache], backend: str
 ) -> None:
-    if backend in CLUSTERS:
-        cache = make_cache(maxsize=4)
-        with pytest.raises(redmemo.ConfigurationError, match="Redis Cluster"):
-            cache(ttl=60)(_square)
-        return
     cache = make_cache(maxsize=4, policy="fifo")
 
     @cache(ttl=60, key="a:{x}")
@@ -220,12 +213,16 @@ def test_eviction_leaves_nothing_behind(
     decorate: Callable[..., Any], backend: str, make_cache: Callable[..., redmemo.Cache]
 ) -> None:
     fn = _bounded(decorate, backend, maxsize=2, policy="lru", tags=["t:{x}", "all"])
-    if fn is None:
-        return
     for x in range(6):
         fn(x)
     cache = fn.cache
     assert _alive(fn, range(6)) == {4, 5}
+    if backend != "memory":  # no member of an evicted entry in any index (other slots too)
+        space = cache.keyspace
+        with direct_client(cache.settings.url) as client:
+            assert [client.zcard(space.tag(f"t:{x}")) for x in range(6)] == [0] * 4 + [1, 1]
+            assert client.zcard(space.tag("all")) == 2
+            assert client.zcard(fn.wrapped.design.function_index) == 2
     # The evicted entries left their tags' indexes: invalidating a tag of one finds none.
     assert cache.invalidate_tags("t:0", "t:1", "t:2", "t:3") == 0
     assert cache.invalidate_tags("all") == 2
@@ -239,9 +236,10 @@ def test_eviction_leaves_nothing_behind(
         kinds = sorted(space.kind(k) or "?" for k in keys)
         assert "entry" not in kinds
         rank = fn.wrapped.design.bound.rank
+        records = space.bounds_of(rank) if backend in CLUSTERS else space.bounds
         with direct_client(cache.settings.url) as client:
             assert client.zcard(rank) == 0
-            assert client.hlen(space.bounds) == 0
+            assert client.hlen(records) == 0
 
 
 def test_bounded_entries_keep_two_ages_and_invalidation(
@@ -250,8 +248,6 @@ def test_bounded_entries_keep_two_ages_and_invalidation(
     from tests.support.functions import Clock
 
     clock = Clock()
-    if backend in CLUSTERS:
-        return _bounded(decorate, backend, maxsize=2)  # the refusal is the check
     cache = make_cache(clock=clock)
     calls: list[int] = []
 
@@ -301,8 +297,6 @@ def test_a_fill_invalidated_while_running_is_not_recorded(
             holder[0].cache.invalidate(holder[0].key(1))  # lands while this computation runs
         return x
 
-    if backend in CLUSTERS:
-        return _bounded(decorate, backend, maxsize=2)
     fn = decorate(body, ttl=60, key="f:{x}", maxsize=2, policy="fifo")
     holder.append(fn)
     assert fn(1) == 1
@@ -336,9 +330,14 @@ cache.close()
 @pytest.mark.slow
 @pytest.mark.redis
 @pytest.mark.parametrize("policy", ["lru", "sieve"])
-def test_four_processes_of_eight_threads_stay_within_the_bound(redis_url: str, policy: str) -> None:
+def test_four_processes_of_eight_threads_stay_within_the_bound(
+    redis_or_cluster_url: str, policy: str
+) -> None:
     import subprocess
     import sys
+
+    redis_url = redis_or_cluster_url
+    cluster = redis_url.startswith("redis+cluster://")
 
     workers = [
         subprocess.Popen(
@@ -362,7 +361,9 @@ def test_four_processes_of_eight_threads_stay_within_the_bound(redis_url: str, p
             for k in client.scan_iter(match=space.everything(), count=1000)
             if space.kind(k.decode()) == "entry"
         }
-        records = {f.decode() for f in client.hkeys(space.bounds)}
+        records = {
+            f.decode() for f in client.hkeys(space.bounds_of(rank) if cluster else space.bounds)
+        }
         expiring = {m.decode() for m in client.zrange(rank + ":exp", 0, -1)}
     assert len(ranks) == 50  # full, and never over
     assert entries == ranks  # no entry without bookkeeping, no bookkeeping without entry
@@ -378,10 +379,6 @@ def test_batch_hits_count_as_uses(make_cache: Callable[..., redmemo.Cache], back
         return {i: i * 10 for i in ids}
 
     bounded = cache.multi_cached("ids", ttl=60, key="m:{ids}", maxsize=3, policy="lru")
-    if backend in CLUSTERS:
-        with pytest.raises(redmemo.ConfigurationError, match="Redis Cluster"):
-            bounded(load)
-        return
     load = bounded(load)
 
     load([1, 2, 3])
@@ -389,3 +386,20 @@ def test_batch_hits_count_as_uses(make_cache: Callable[..., redmemo.Cache], back
     load([4])
     alive = {i for i in range(1, 5) if cache.exists(load.keys_of([i])[i])}
     assert alive == {1, 3, 4}
+
+
+def test_user_keys_and_patterns_reach_bounded_entries(
+    decorate: Callable[..., Any], backend: str
+) -> None:
+    """On a Redis Cluster a bounded function's entries are keyed in its group's slot;
+    invalidating the user's key or a pattern still reaches them (and leaves the bound)."""
+    fn = _bounded(decorate, backend, maxsize=5, policy="fifo")
+    for x in range(4):
+        fn(x)
+    cache = fn.cache
+    assert _alive(fn, range(4)) == {0, 1, 2, 3}
+    assert cache.invalidate("sq:1") == 1
+    assert _alive(fn, range(4)) == {0, 2, 3}
+    assert cache.invalidate_pattern("sq:*") == 3
+    assert _alive(fn, range(4)) == set()
+    assert fn.cache_info().currsize == 0

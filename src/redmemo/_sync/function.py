@@ -82,6 +82,8 @@ class SyncCachedFunction(Generic[P, T]):
         self.options = options
         self.design = Design(cache, runtime.keyspace, fn, options)
         self.design.adopt_node_meta = self._adopt_node_meta
+        if self.design.group is not None:
+            runtime.groups.add(self.design.group)
         self.keys = self.design.keys
         self.stats_name = self.design.stats_name
         self._codec = runtime.codec.for_serializer(options.serializer)

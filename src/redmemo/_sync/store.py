@@ -294,7 +294,7 @@ class SyncStoreMixin(Facade):
         """Invalidate entries by key, and every entry registered with ``depends_on`` one of
         them. A computation of any of them already running will not store its result.
         Returns how many entries existed."""
-        fulls = [self._key(k) for k in keys]
+        fulls = self._with_grouped([self._key(k) for k in keys])
         if not self._runtime.enabled or not fulls:
             return 0
         return run_invalidation(self._runtime, PendingInvalidation(keys=tuple(fulls)))

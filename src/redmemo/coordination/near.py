@@ -26,14 +26,13 @@ import collections
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..core.durations import Duration, to_seconds
 from ..core.policies import BoundState, Policy, resolve_policy
 from ..errors import ConfigurationError
-from ..events import Event, NearEvicted, NearFlushed, NearInvalidated
 
-__all__ = ["NEAR_FIELDS", "Held", "NearCache", "NearStore"]
+__all__ = ["NEAR_FIELDS", "Held", "NearCache", "NearSignals", "NearStore"]
 
 NEAR_FIELDS = (
     "near_hits",  # served from this process's copy, without Redis
@@ -113,15 +112,32 @@ class Held:
         self.fresh_until = 0.0
 
 
+def _ignore(*facts: Any) -> None:
+    pass
+
+
+class NearSignals(NamedTuple):
+    """What the near cache tells its cache (which turns it into events): Redis said keys
+    changed (how many, how many held), everything was dropped (why, how many), copies
+    were evicted (how many)."""
+
+    invalidated: Callable[[int, int], None] = _ignore
+    flushed: Callable[[str, int], None] = _ignore
+    evicted: Callable[[int], None] = _ignore
+
+
+_SILENT = NearSignals()
+
+
 class NearStore:
     def __init__(
         self,
         settings: NearCache,
-        emit: Callable[[Event], None] = lambda event: None,
+        signals: NearSignals = _SILENT,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
-        self._emit = emit
+        self._signals = signals
         self._clock = clock
         self._lock = threading.Lock()
         self.data: dict[str, Held] = {}  # read without a lock by the hit path
@@ -217,7 +233,7 @@ class NearStore:
         state.insert(key, now_ms)
         if evicted:
             self._counts["near_evictions"] += evicted
-            self._emit(NearEvicted(evicted))
+            self._signals.evicted(evicted)
 
     def _forget(self, key: str) -> bool:
         # Under the lock.
@@ -245,7 +261,7 @@ class NearStore:
         held = self.drop(keys)
         with self._lock:
             self._counts["near_invalidations"] += len(keys)
-        self._emit(NearInvalidated(len(keys), held))
+        self._signals.invalidated(len(keys), held)
 
     def flush(self, reason: str = "manual") -> int:
         """Drop every copy and every placeholder (reads in flight are not kept)."""
@@ -257,7 +273,7 @@ class NearStore:
             self._bytes = 0
             self._state = BoundState(self.settings.policy)
             self._counts["near_flushes"] += 1
-        self._emit(NearFlushed(reason, dropped))
+        self._signals.flushed(reason, dropped)
         return dropped
 
     def lost(self) -> None:

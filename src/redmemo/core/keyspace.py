@@ -131,11 +131,33 @@ class Keyspace:
         """The key of the entry the user calls ``body``."""
         return self._entry + _escape(body) + "}"
 
+    def grouped(self, group: str, body: str) -> str:
+        """The key of entry ``body`` of the bounded group ``group`` on a Redis Cluster:
+        ``ns:{group}:body``. Its hash tag is the group's, as that of the group's
+        bookkeeping (:meth:`bound`), so that eviction touches one slot."""
+        return self._entry + _escape(group) + "}:" + _escape(body)
+
+    def _parts(self, key: str) -> tuple[str | None, str] | None:
+        """(escaped group or None, escaped body) of an entry key; None if not one. Escaped
+        text has no braces, so the first ``}`` ends a plain key or a grouped key's tag."""
+        if not key.startswith(self._entry):
+            return None
+        close = key.find("}", len(self._entry))
+        if close == len(key) - 1:
+            return None, key[len(self._entry) : -1]
+        if close != -1 and key.startswith(":", close + 1):
+            return key[len(self._entry) : close], key[close + 2 :]
+        return None
+
     def body(self, key: str) -> str | None:
         """The user's name of an entry key; None if ``key`` is not an entry of ours."""
-        if key.startswith(self._entry) and key.endswith("}"):
-            return _unescape(key[len(self._entry) : -1])
-        return None
+        parts = self._parts(key)
+        return None if parts is None else _unescape(parts[1])
+
+    def group_of(self, key: str) -> str | None:
+        """The bounded group a grouped entry key belongs to (None for any other key)."""
+        parts = self._parts(key)
+        return None if parts is None or parts[0] is None else _unescape(parts[0])
 
     def describe(self, key: str) -> str:
         """``key`` as the user knows it, for messages: the body of an entry."""
@@ -143,17 +165,22 @@ class Keyspace:
         return key if body is None else body
 
     def is_entry(self, key: str) -> bool:
-        return key.startswith(self._entry) and key.endswith("}")
+        return self._parts(key) is not None
 
     def as_stored(self, key: str) -> str | None:
         """``key`` itself if it is already an entry key of this namespace, exactly as
-        :meth:`entry` writes one (so that every key redmemo shows can be handed back to
-        the API); None for a key the user names, which :meth:`entry` then maps."""
-        if key.startswith(self._entry) and key.endswith("}"):
-            body = _unescape(key[len(self._entry) : -1])
-            if self.entry(body) == key:
-                return key
-        return None
+        :meth:`entry` or :meth:`grouped` writes one (so that every key redmemo shows can
+        be handed back to the API); None for a key the user names, which :meth:`entry`
+        then maps."""
+        parts = self._parts(key)
+        if parts is None:
+            return None
+        group, body = parts
+        if group is None:
+            rebuilt = self.entry(_unescape(body))
+        else:
+            rebuilt = self.grouped(_unescape(group), _unescape(body))
+        return key if rebuilt == key else None
 
     # -- what shares an entry's slot --------------------------------------------------------
 
@@ -210,6 +237,12 @@ class Keyspace:
         evicting it leaves nothing behind)."""
         return self.prefix + "#bounds"
 
+    @staticmethod
+    def bounds_of(rank: str) -> str:
+        """On a Redis Cluster, the records of one group (``bound(group)``'s slot): one
+        hash for all groups would be in another slot than each group's entries."""
+        return rank.replace("#bound:", "#bounds:", 1)
+
     def stats_of(self, name: str) -> str:
         return f"{self.stats}:{{{_escape(name)}}}"
 
@@ -226,6 +259,15 @@ class Keyspace:
     def leases_matching(self, pattern: str) -> Match:
         """How to find the leases (fills in progress) of entries matching ``pattern``."""
         return self._matching(self._lease + "{", pattern)
+
+    def grouped_matching(self, pattern: str) -> tuple[Match, Match]:
+        """How to find the grouped entries (bounded functions on a Redis Cluster), and
+        their leases, whose user key matches ``pattern``: every grouped key, filtered."""
+        exact = compile_glob(pattern)
+        return (
+            Match(escape_glob(self._entry) + "*}:*", exact),
+            Match(escape_glob(self._lease + "{") + "*}:*", exact),
+        )
 
     def _matching(self, start: str, pattern: str) -> Match:
         trailing = len(pattern) - len(pattern.rstrip("\\"))
@@ -251,7 +293,7 @@ class Keyspace:
             return None
         rest = key[len(self.prefix) :]
         if rest.startswith("{"):
-            return "entry" if rest.endswith("}") else None
+            return "entry" if self._parts(key) is not None else None
         if not rest.startswith("#"):
             return None
         if rest.endswith(":inv"):
@@ -259,7 +301,7 @@ class Keyspace:
         name = rest[1:].split(":", 1)[0]
         if name in ("lease", "wait", "dep", "tag", "fn", "node", "stats", "lock", "fence"):
             return name
-        if name in ("bound", "bounds"):
+        if name in ("bound", "bounds"):  # bounds:{group} too (a cluster's records)
             return name
         return None
 

@@ -9,6 +9,7 @@ tags *before* it computes (they depend on the arguments only), its dependencies 
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -55,17 +56,24 @@ class Design:
             renderer = make_renderer(options.key, names, what="key", owner=self.owner)
             render = lambda arguments: renderer(arguments, self.container(arguments))  # noqa: E731
             deterministic = isinstance(options.key, str)
+        version = "" if options.version is None else f":v{options.version}"
+        self.stats_name = self.owner + version
+        # On a Redis Cluster a bounded function's entries carry its group's hash tag
+        # (keyspace.grouped), so that eviction happens in the slot of the bookkeeping.
+        self.group: str | None = None
+        self.bound = self._bound(cache, options)
+        entry: Callable[[str], str] = keyspace.entry
+        if self.group is not None:
+            entry = functools.partial(keyspace.grouped, self.group)
         self.keys = KeyMaker(
             fn,
-            entry=keyspace.entry,
+            entry=entry,
             ignore=options.ignore,
             version=options.version,
             render=render,
             deterministic=deterministic,
             name=self.owner,
         )
-        version = "" if options.version is None else f":v{options.version}"
-        self.stats_name = self.owner + version
         self.function_index = keyspace.index("fn", self.stats_name)
         self.tags = self._renderers(options.tags, names, "tags")
         self.depends_on = self._renderers(options.depends_on, [*names, "result"], "depends_on")
@@ -73,7 +81,6 @@ class Design:
         self.on_miss = options.on_miss
         self.adopt_node_meta: Callable[[dict[str, Any]], None] | None = None
         self._node_classes: set[type[Node]] = set()
-        self.bound = self._bound(cache, options)
 
     def _bound(self, cache: Any, options: Options) -> BoundSpec | None:
         """The bounded group of this function's entries: its own (``maxsize=``), the
@@ -91,12 +98,7 @@ class Design:
             group = NAMESPACE_GROUP
         settings = getattr(cache, "settings", None)
         if getattr(settings, "topology", None) == "cluster":
-            raise ConfigurationError(
-                f"{self.owner}: maxsize= is not available on Redis Cluster: a bound's "
-                "entries and bookkeeping must share one node, and redmemo spreads entries "
-                "over every slot. Bound it on a standalone or Sentinel Redis, or let the "
-                "cluster's maxmemory policy evict"
-            )
+            self.group = group
         chosen = policy or Policy("lru")
         return BoundSpec(self.keyspace.bound(group), maxsize, chosen.name, (), chosen.seed)
 

@@ -292,7 +292,10 @@ class AsyncRedisBackend:
         batches, never KEYS)."""
         space = self.keyspace
         found: set[str] = set()
-        for match in (space.entries_matching(pattern), space.leases_matching(pattern)):
+        matches = [space.entries_matching(pattern), space.leases_matching(pattern)]
+        if self._sharded:  # bounded functions' entries, in their groups' slots
+            matches += space.grouped_matching(pattern)
+        for match in matches:
             for key in await self._scan(match.server):
                 entry = key if space.is_entry(key) else space.entry_of(key)
                 if entry is None:
@@ -416,13 +419,32 @@ class AsyncRedisBackend:
         if bound is None:
             return bool(await self._script("store", self._triple(key), args))
         record = "\n".join((bound.rank, *bound.indexes))
-        args += [bound.maxsize, bound.policy, record, *bound.touched]
+        args += [bound.maxsize, bound.policy, record, int(self._sharded), *bound.touched]
         reply = await self._script("bound_store", self._triple(key) + self._bound_keys(bound), args)
+        await self._leave_indexes([reply])
         return bool(int(reply[0]))
 
     def _bound_keys(self, bound: BoundSpec) -> list[str]:
         rank = bound.rank
-        return [rank, rank + ":exp", rank + ":m", rank + ":v", self.keyspace.bounds, rank + ":f"]
+        return [rank, rank + ":exp", rank + ":m", rank + ":v", self._records(rank), rank + ":f"]
+
+    def _records(self, rank: str) -> str:
+        """Where a group's entries record their indexes: one hash for the namespace, or
+        on a cluster one per group, in the group's slot."""
+        return self.keyspace.bounds_of(rank) if self._sharded else self.keyspace.bounds
+
+    async def _leave_indexes(self, replies: Sequence[Any]) -> None:
+        """On a cluster, the entries that bound_store.lua evicted leave the indexes of
+        other slots (named in their records) right after, in one round trip."""
+        calls: list[tuple[Any, ...]] = []
+        for reply in replies:
+            if not isinstance(reply, list):
+                continue
+            for victim, record in zip(reply[2::2], reply[3::2], strict=True):
+                for index in bytes(record).split(b"\n")[1:]:
+                    calls.append(("ZREM", _text(index), _text(victim)))
+        if calls:
+            await self._pipeline_commands("ZREM (pipeline)", calls, repeatable=True)
 
     async def read_touch(self, key: str, bound: BoundSpec) -> bytes | None:
         """A bounded entry, with the record of the uses held back (``bound.touched``) and
@@ -440,7 +462,7 @@ class AsyncRedisBackend:
     async def bound_size(self, bound: BoundSpec) -> int:
         """The entries a bounded group holds (those past their time leave it first)."""
         rank = bound.rank
-        keys = [rank, rank + ":exp", rank + ":v", self.keyspace.bounds, rank + ":f"]
+        keys = [rank, rank + ":exp", rank + ":v", self._records(rank), rank + ":f"]
         return int(await self._script("bound_size", keys, []))
 
     async def lease_many(self, requests: Sequence[LeaseRequest]) -> list[Lease]:
@@ -474,10 +496,12 @@ class AsyncRedisBackend:
                     r.bound.maxsize,
                     r.bound.policy,
                     "\n".join((r.bound.rank, *r.bound.indexes)),
+                    int(self._sharded),
                     *r.bound.touched,
                 ]
                 calls.append(("bound_store", self._triple(r.key) + self._bound_keys(r.bound), args))
         replies = await self._scripts(calls) if calls else []
+        await self._leave_indexes(replies)
         return [bool(int(reply[0]) if isinstance(reply, list) else reply) for reply in replies]
 
     async def release(self, key: str, token: bytes) -> None:
@@ -520,21 +544,32 @@ class AsyncRedisBackend:
 
     async def _unbound(self, entries: Iterable[str]) -> None:
         """Invalidated entries of bounded groups leave their bookkeeping: their records
-        (one read), then one script per group (lua/bound_forget.lua)."""
-        if self._sharded or not self._bounds.seen:
+        (one read), then one script per group (lua/bound_forget.lua). On a cluster the
+        group is in the entry's key (keyspace.grouped): no read."""
+        if not self._bounds.seen:
             return
         entries = list(dict.fromkeys(entries))
         if not entries:
             return
-        bounds = self.keyspace.bounds
-        records = await self._read("HMGET", bounds, *entries)
+        space = self.keyspace
         groups: dict[str, list[str]] = {}
-        for entry, record in zip(entries, records, strict=True):
-            if record is not None:
-                rank = _text(bytes(record).split(b"\n", 1)[0])
-                groups.setdefault(rank, []).append(entry)
+        if self._sharded:
+            for entry in entries:
+                group = space.group_of(entry)
+                if group is not None:
+                    groups.setdefault(space.bound(group), []).append(entry)
+        else:
+            records = await self._read("HMGET", space.bounds, *entries)
+            for entry, record in zip(entries, records, strict=True):
+                if record is not None:
+                    rank = _text(bytes(record).split(b"\n", 1)[0])
+                    groups.setdefault(rank, []).append(entry)
         calls: list[ScriptCall] = [
-            ("bound_forget", [rank, rank + ":exp", rank + ":v", bounds, rank + ":f", *members], [])
+            (
+                "bound_forget",
+                [rank, rank + ":exp", rank + ":v", self._records(rank), rank + ":f", *members],
+                [],
+            )
             for rank, members in groups.items()
         ]
         if calls:

@@ -1,6 +1,7 @@
 -- Invalidated entries leave their bounded group's bookkeeping (after invalidate.lua,
--- which runs per hash slot and does not know the groups). Bounded groups live on one
--- node (Redis Cluster refuses them), so this script may name keys of several slots.
+-- which runs per hash slot and does not know the groups). On one server the entries
+-- may be of several slots; on a Redis Cluster a group's entries carry its hash tag
+-- (keyspace.grouped), so every key named here is in the group's slot.
 -- KEYS: ranks, expiries, visited, bounds, use counts, then the entries.
 -- An entry stored again meanwhile (it exists) keeps its bookkeeping.
 -- Returns how many entries left.

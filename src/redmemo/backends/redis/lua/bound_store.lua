@@ -5,19 +5,25 @@
 -- KEYS: entry, lease, wait flag, ranks, expiries, counters, visited, bounds, use counts.
 -- ARGV: token, entry bytes, ttl milliseconds ('0': none), channel, largest entry to
 --       publish, maxsize, policy, record (the ranks key, then the entry's indexes, each
---       line by line), then the keys this process used since it last told (hits are
---       recorded late, in the next call of the group: bound_read.lua).
--- Returns {1, evicted} when stored, {0, 0} when not.
+--       line by line), '1' on a Redis Cluster (else '0'), then the keys this process
+--       used since it last told (hits are recorded late, in the next call of the group:
+--       bound_read.lua).
+-- Returns {1, evicted} when stored, {0, 0} when not. On a cluster an evicted entry's
+-- index memberships are in other slots, which a script may not touch: each victim and
+-- its record follow ({1, evicted, victim, record, ...}) for the caller to remove from
+-- those indexes at once.
 local entry, ranks, exp, meta, visited, bounds = KEYS[1], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local freq = KEYS[9]
 local maxsize, policy = tonumber(ARGV[6]), ARGV[7]
+local apart = ARGV[9] == '1'
+local left = {1, 0}
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 
 -- include: _touch
 
 -- The uses this process saw come first, whatever becomes of the store.
-for i = 9, #ARGV do
+for i = 10, #ARGV do
   if redis.call('ZSCORE', ranks, ARGV[i]) then
     touch(ARGV[i])
   end
@@ -92,7 +98,10 @@ end
 
 local function evict(victim)
   local record = redis.call('HGET', bounds, victim)
-  if record then
+  if record and apart then
+    table.insert(left, victim)
+    table.insert(left, record)
+  elseif record then
     local first = true
     for line in string.gmatch(record, '[^\n]+') do
       if not first then
@@ -135,4 +144,5 @@ else
   redis.call('ZADD', exp, now + ttl, entry)
 end
 redis.call('HSET', bounds, entry, ARGV[8])
-return {1, evicted}
+left[2] = evicted
+return left
