@@ -143,34 +143,37 @@ def _stats(cache: Cache, args: argparse.Namespace, out: TextIO) -> int:
 def _rows(cache: Cache, pattern: str, with_tags: bool) -> Iterator[dict[str, Any]]:
     client = cache._stats_client()
     space = cache.keyspace
-    match = space.entries_matching(pattern)
+    matches = [space.entries_matching(pattern)]
+    if cache.settings.topology == "cluster":  # bounded functions' entries, grouped by slot
+        matches.append(space.grouped_matching(pattern)[0])
     tags = _tags_of(cache) if with_tags else {}
-    batch: list[str] = []
+    batch: list[tuple[str, re.Pattern[str] | None]] = []
 
     def flush() -> Iterator[dict[str, Any]]:
         with client.pipeline(transaction=False) as pipe:
-            for key in batch:
+            for key, _ in batch:
                 pipe.getrange(key, 0, HEADER_SIZE - 1)
                 pipe.strlen(key)
                 pipe.pttl(key)
             replies = pipe.execute()
         now = time.time()
-        for i, key in enumerate(batch):
+        for i, (key, body_filter) in enumerate(batch):
             head, size, pttl = replies[3 * i : 3 * i + 3]
             body = space.body(key) or key
-            if match.body_filter is not None and not match.body_filter.fullmatch(body):
+            if body_filter is not None and not body_filter.fullmatch(body):
                 continue
             own = tags.get(key, []) if with_tags else None
             yield _row(key, body, head, int(size), int(pttl), now, own)
 
-    for raw in client.scan_iter(match=match.server, count=_BATCH):
-        key = raw.decode("utf-8", "surrogateescape") if isinstance(raw, bytes) else raw
-        if not space.is_entry(key):
-            continue
-        batch.append(key)
-        if len(batch) >= _BATCH:
-            yield from flush()
-            batch = []
+    for match in matches:
+        for raw in client.scan_iter(match=match.server, count=_BATCH):
+            key = raw.decode("utf-8", "surrogateescape") if isinstance(raw, bytes) else raw
+            if not space.is_entry(key):
+                continue
+            batch.append((key, match.body_filter))
+            if len(batch) >= _BATCH:
+                yield from flush()
+                batch = []
     if batch:
         yield from flush()
 

@@ -140,3 +140,27 @@ def test_errors_are_one_line_with_an_exit_code(
     assert "Traceback" not in result.stderr
     assert "hunter2" not in result.stderr
     assert result.stderr.count("\n") <= 3  # argparse's usage line, then the error
+
+
+def test_keys_lists_the_entries_of_bounded_functions(redis_or_cluster_url: str) -> None:
+    """On a cluster they are keyed in their group's slot; the listing finds them too."""
+    cache = redmemo.Cache(redis_or_cluster_url, namespace="shop")
+    try:
+
+        @cache(ttl=600, maxsize=3, name="bounded", key="b:{x}")
+        def bounded(x: int) -> int:
+            return x
+
+        for x in range(5):
+            bounded(x)
+        listed = run(redis_or_cluster_url, "keys", "--json")
+        assert listed.returncode == 0, listed.stderr
+        assert {json.loads(line)["key"] for line in listed.stdout.splitlines()} == {
+            "b:2",
+            "b:3",
+            "b:4",
+        }
+        some = run(redis_or_cluster_url, "keys", "b:3", "--json")
+        assert [json.loads(line)["key"] for line in some.stdout.splitlines()] == ["b:3"]
+    finally:
+        cache.close()
