@@ -29,7 +29,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
-import select
+import selectors
 import socket
 import threading
 import time
@@ -79,7 +79,7 @@ class Tracker:
         self._requests: collections.deque[_Barrier] = collections.deque()
         self._sent: list[_Barrier] = []  # barriers whose PINGs are out
         self._tokens = 0
-        # Wakes the thread out of select() for a barrier or a stop; made with the thread.
+        # Wakes the thread out of its wait for a barrier or a stop; made with the thread.
         self._wake_r: socket.socket | None = None
         self._wake_w: socket.socket | None = None
 
@@ -207,14 +207,29 @@ class Tracker:
 
     def _serve(self, connections: list[Any], seen: object) -> None:
         """Read invalidations until stopped; raise when a connection is in doubt."""
+        wake = self._wake_r
+        assert wake is not None
+        # A selector, not select(): a busy process has descriptors past select()'s 1024.
+        with selectors.DefaultSelector() as selector:
+            selector.register(wake, selectors.EVENT_READ)
+            for connection in connections:
+                # redis-py keeps its socket private; waiting on it is the only way to wait
+                # on several connections in one thread.
+                selector.register(connection._sock, selectors.EVENT_READ)
+            self._listen(connections, seen, selector, wake)
+
+    def _listen(
+        self,
+        connections: list[Any],
+        seen: object,
+        selector: selectors.BaseSelector,
+        wake: socket.socket,
+    ) -> None:
         stop = self._stop
         interval = self.interval
         barriers = self._sent
         asked: dict[int, float] = {}  # health PINGs not yet answered, by connection
         next_check = time.monotonic() + interval
-        sockets = {connection._sock: i for i, connection in enumerate(connections)}
-        wake = self._wake_r
-        assert wake is not None
         while not stop.is_set():
             for i, connection in enumerate(connections):
                 while connection.can_read(0):
@@ -237,10 +252,8 @@ class Tracker:
                 if self._topology is not None and self._topology() != seen:
                     raise ConnectionError("the cluster's primaries changed")
                 next_check = now + interval
-            readable, _, _ = select.select(
-                [wake, *sockets], [], [], max(0.0, next_check - time.monotonic())
-            )
-            if wake in readable:
+            ready = selector.select(max(0.0, next_check - time.monotonic()))
+            if any(key.fileobj is wake for key, _ in ready):
                 with contextlib.suppress(OSError):
                     wake.recv(4096)
 
