@@ -75,11 +75,6 @@ class AsyncBatchFunction:
         keys = list((self.keys_of(*args, **kwargs)).values())
         return int(await self.inner._runtime.async_backend().invalidate(keys))
 
-    def _reader(self) -> Any:
-        """The backend to read entries from: around the near cache for ``near=False``."""
-        backend = self.inner._runtime.async_backend()
-        return getattr(backend, "far", backend) if self.inner._far else backend
-
     def stats(self, reset: bool = False) -> dict[str, int]:
         stats: dict[str, int] = self.inner.stats(reset)
         return stats
@@ -121,7 +116,7 @@ class AsyncBatchFunction:
         inner = self.inner
         runtime = inner._runtime
         ids = list(calls)
-        raws = await self._reader().get_many([calls[i][0] for i in ids])
+        raws = await self.inner._reader().get_many([calls[i][0] for i in ids])
         now = runtime.clock()
         found: dict[Any, Any] = {}
         stale: list[Any] = []
@@ -257,7 +252,7 @@ class AsyncBatchFunction:
             await asyncio.sleep(pause)
             pause = min(pause * 2, _LAST_PAUSE)
             try:
-                raws = await self._reader().get_many([calls[i][0] for i in left])
+                raws = await self.inner._reader().get_many([calls[i][0] for i in left])
             except BackendError:
                 break
             now = runtime.clock()

@@ -76,11 +76,6 @@ class SyncBatchFunction:
         keys = list((self.keys_of(*args, **kwargs)).values())
         return int(self.inner._runtime.sync_backend().invalidate(keys))
 
-    def _reader(self) -> Any:
-        """The backend to read entries from: around the near cache for ``near=False``."""
-        backend = self.inner._runtime.sync_backend()
-        return getattr(backend, "far", backend) if self.inner._far else backend
-
     def stats(self, reset: bool = False) -> dict[str, int]:
         stats: dict[str, int] = self.inner.stats(reset)
         return stats
@@ -122,7 +117,7 @@ class SyncBatchFunction:
         inner = self.inner
         runtime = inner._runtime
         ids = list(calls)
-        raws = self._reader().get_many([calls[i][0] for i in ids])
+        raws = self.inner._reader().get_many([calls[i][0] for i in ids])
         now = runtime.clock()
         found: dict[Any, Any] = {}
         stale: list[Any] = []
@@ -258,7 +253,7 @@ class SyncBatchFunction:
             time.sleep(pause)
             pause = min(pause * 2, _LAST_PAUSE)
             try:
-                raws = self._reader().get_many([calls[i][0] for i in left])
+                raws = self.inner._reader().get_many([calls[i][0] for i in left])
             except BackendError:
                 break
             now = runtime.clock()

@@ -17,6 +17,7 @@ from concurrent.futures import Future
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 from .._compat import INTERRUPTS, SyncCompat
+from ..backends._sync.protocol import SyncBackend
 from ..coordination.flights import Abandoned
 from ..coordination.leases import LeaseMode, LeaseStatus, Notice, new_token
 from ..coordination.near import Held
@@ -285,12 +286,17 @@ class SyncCachedFunction(Generic[P, T]):
         held.codec = self._codec  # set last: a reader that sees the codec sees the rest
         return entry
 
+    def _reader(self) -> SyncBackend:
+        """The backend to read entries from: around the near layer for ``near=False``
+        (its reads would be kept as copies)."""
+        backend = self._runtime.sync_backend()
+        far: SyncBackend = getattr(backend, "far", backend)
+        return far if self._far else backend
+
     def _read(self, key: str) -> bytes | None:
         """The entry at ``key``: a GET. For a bound whose policy records hits, the hit is
         noted and sent later (coordination/touches.py)."""
-        backend = self._runtime.sync_backend()
-        if self._far:
-            backend = getattr(backend, "far", backend)
+        backend = self._reader()
         touching = self._touching
         if touching is None:
             return backend.get(key)

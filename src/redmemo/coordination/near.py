@@ -168,9 +168,9 @@ class NearStore:
         self._count("near_misses" if held is None else "near_hits")
         return held
 
-    def _count(self, name: str, n: int = 1) -> None:
+    def _count(self, name: str) -> None:
         with self._lock:
-            self._counts[name] += n
+            self._counts[name] += 1
 
     # -- keeping what a read brought -------------------------------------------------------------
 

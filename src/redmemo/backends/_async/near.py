@@ -16,11 +16,11 @@ connection that hears Redis's invalidations is ``backends/redis/tracking.py``. H
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from ..._compat import AsyncCompat
-from ...coordination.leases import Lease, LeaseMode, LeaseRequest, StoreRequest
+from ...coordination.leases import Lease, LeaseMode, StoreRequest
 from ...coordination.near import NearStore
 from ...core.policies import BoundSpec
 from ..redis.tracking import Tracker
@@ -28,6 +28,8 @@ from .layer import AsyncLayer
 from .protocol import AsyncBackend
 
 __all__ = ["AsyncNearLayer"]
+
+R = TypeVar("R")
 
 # How long an invalidation waits for its barrier before flushing the near cache instead.
 BARRIER_TIMEOUT = 2.0
@@ -84,47 +86,36 @@ class AsyncNearLayer(AsyncLayer):
 
     # -- writes: the copy goes once the write is done ----------------------------------------
 
-    async def set(self, key: str, value: bytes, ttl_ms: int | None) -> None:
+    async def _written(
+        self, keys: Iterable[str], method: Callable[..., Awaitable[R]], *args: Any
+    ) -> R:
+        """Run a write of ``keys``; drop their copies, and reads of them in flight, once it
+        is done or failed (when nobody knows whether it happened)."""
         try:
-            await self.inner.set(key, value, ttl_ms)
-        finally:
-            self.store.drop((key,))
-
-    async def add(self, key: str, value: bytes, ttl_ms: int | None) -> bool:
-        try:
-            return await self.inner.add(key, value, ttl_ms)
-        finally:
-            self.store.drop((key,))
-
-    async def set_many(self, items: Sequence[tuple[str, bytes]], ttl_ms: int | None) -> None:
-        try:
-            await self.inner.set_many(items, ttl_ms)
-        finally:
-            self.store.drop(key for key, _ in items)
-
-    async def replace(self, key: str, observed: bytes, value: bytes, ttl_ms: int | None) -> bool:
-        try:
-            return await self.inner.replace(key, observed, value, ttl_ms)
-        finally:
-            self.store.drop((key,))
-
-    async def incr(self, key: str, delta: int) -> int:
-        try:
-            return await self.inner.incr(key, delta)
-        finally:
-            self.store.drop((key,))
-
-    async def expire(self, key: str, ttl_ms: int | None) -> bool:
-        try:
-            return await self.inner.expire(key, ttl_ms)
-        finally:
-            self.store.drop((key,))
-
-    async def delete(self, keys: Sequence[str]) -> int:
-        try:
-            return await self.inner.delete(keys)
+            return await method(*args)
         finally:
             self.store.drop(keys)
+
+    async def set(self, key: str, value: bytes, ttl_ms: int | None) -> None:
+        await self._written((key,), self.inner.set, key, value, ttl_ms)
+
+    async def add(self, key: str, value: bytes, ttl_ms: int | None) -> bool:
+        return await self._written((key,), self.inner.add, key, value, ttl_ms)
+
+    async def set_many(self, items: Sequence[tuple[str, bytes]], ttl_ms: int | None) -> None:
+        await self._written([key for key, _ in items], self.inner.set_many, items, ttl_ms)
+
+    async def replace(self, key: str, observed: bytes, value: bytes, ttl_ms: int | None) -> bool:
+        return await self._written((key,), self.inner.replace, key, observed, value, ttl_ms)
+
+    async def incr(self, key: str, delta: int) -> int:
+        return await self._written((key,), self.inner.incr, key, delta)
+
+    async def expire(self, key: str, ttl_ms: int | None) -> bool:
+        return await self._written((key,), self.inner.expire, key, ttl_ms)
+
+    async def delete(self, keys: Sequence[str]) -> int:
+        return await self._written(keys, self.inner.delete, keys)
 
     async def lease(
         self,
@@ -135,11 +126,11 @@ class AsyncNearLayer(AsyncLayer):
         indexes: Sequence[str] = (),
         ttl_ms: int | None = None,
     ) -> Lease:
-        try:
-            return await self.inner.lease(key, token, lease_ms, mode, indexes, ttl_ms)
-        finally:
-            if mode is LeaseMode.FORCE or mode is LeaseMode.TAKE:  # they may drop the entry
-                self.store.drop((key,))
+        # Forcing or taking a lease may drop the entry; asking to fill or refresh does not.
+        dropped = (key,) if mode is LeaseMode.FORCE or mode is LeaseMode.TAKE else ()
+        return await self._written(
+            dropped, self.inner.lease, key, token, lease_ms, mode, indexes, ttl_ms
+        )
 
     async def store_leased(
         self,
@@ -151,23 +142,13 @@ class AsyncNearLayer(AsyncLayer):
         started_us: int = 0,
         bound: BoundSpec | None = None,
     ) -> bool:
-        try:
-            return await self.inner.store_leased(key, token, entry, ttl_ms, late, started_us, bound)
-        finally:
-            self.store.drop((key,))
+        return await self._written(
+            (key,), self.inner.store_leased, key, token, entry, ttl_ms, late, started_us, bound
+        )
 
     async def store_many(self, requests: Sequence[StoreRequest]) -> list[bool]:
-        try:
-            return await self.inner.store_many(requests)
-        finally:
-            self.store.drop(request.key for request in requests)
-
-    async def lease_many(self, requests: Sequence[LeaseRequest]) -> list[Lease]:
-        return await self.inner.lease_many(requests)
-
-    async def raw(self, command: str, *args: Any) -> Any:
-        # Whatever it changes reaches the copies through Redis's invalidations.
-        return await self.inner.raw(command, *args)
+        keys = [request.key for request in requests]
+        return await self._written(keys, self.inner.store_many, requests)
 
     # -- invalidation ------------------------------------------------------------------------------
 
@@ -195,6 +176,3 @@ class AsyncNearLayer(AsyncLayer):
             return await self.inner.clear()
         finally:
             self.store.flush("clear")
-
-    async def close(self) -> None:
-        await self.inner.close()

@@ -17,11 +17,11 @@ connection that hears Redis's invalidations is ``backends/redis/tracking.py``. H
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from ..._compat import SyncCompat
-from ...coordination.leases import Lease, LeaseMode, LeaseRequest, StoreRequest
+from ...coordination.leases import Lease, LeaseMode, StoreRequest
 from ...coordination.near import NearStore
 from ...core.policies import BoundSpec
 from ..redis.tracking import Tracker
@@ -29,6 +29,8 @@ from .layer import SyncLayer
 from .protocol import SyncBackend
 
 __all__ = ["SyncNearLayer"]
+
+R = TypeVar("R")
 
 # How long an invalidation waits for its barrier before flushing the near cache instead.
 BARRIER_TIMEOUT = 2.0
@@ -85,47 +87,36 @@ class SyncNearLayer(SyncLayer):
 
     # -- writes: the copy goes once the write is done ----------------------------------------
 
-    def set(self, key: str, value: bytes, ttl_ms: int | None) -> None:
+    def _written(
+        self, keys: Iterable[str], method: Callable[..., R], *args: Any
+    ) -> R:
+        """Run a write of ``keys``; drop their copies, and reads of them in flight, once it
+        is done or failed (when nobody knows whether it happened)."""
         try:
-            self.inner.set(key, value, ttl_ms)
-        finally:
-            self.store.drop((key,))
-
-    def add(self, key: str, value: bytes, ttl_ms: int | None) -> bool:
-        try:
-            return self.inner.add(key, value, ttl_ms)
-        finally:
-            self.store.drop((key,))
-
-    def set_many(self, items: Sequence[tuple[str, bytes]], ttl_ms: int | None) -> None:
-        try:
-            self.inner.set_many(items, ttl_ms)
-        finally:
-            self.store.drop(key for key, _ in items)
-
-    def replace(self, key: str, observed: bytes, value: bytes, ttl_ms: int | None) -> bool:
-        try:
-            return self.inner.replace(key, observed, value, ttl_ms)
-        finally:
-            self.store.drop((key,))
-
-    def incr(self, key: str, delta: int) -> int:
-        try:
-            return self.inner.incr(key, delta)
-        finally:
-            self.store.drop((key,))
-
-    def expire(self, key: str, ttl_ms: int | None) -> bool:
-        try:
-            return self.inner.expire(key, ttl_ms)
-        finally:
-            self.store.drop((key,))
-
-    def delete(self, keys: Sequence[str]) -> int:
-        try:
-            return self.inner.delete(keys)
+            return method(*args)
         finally:
             self.store.drop(keys)
+
+    def set(self, key: str, value: bytes, ttl_ms: int | None) -> None:
+        self._written((key,), self.inner.set, key, value, ttl_ms)
+
+    def add(self, key: str, value: bytes, ttl_ms: int | None) -> bool:
+        return self._written((key,), self.inner.add, key, value, ttl_ms)
+
+    def set_many(self, items: Sequence[tuple[str, bytes]], ttl_ms: int | None) -> None:
+        self._written([key for key, _ in items], self.inner.set_many, items, ttl_ms)
+
+    def replace(self, key: str, observed: bytes, value: bytes, ttl_ms: int | None) -> bool:
+        return self._written((key,), self.inner.replace, key, observed, value, ttl_ms)
+
+    def incr(self, key: str, delta: int) -> int:
+        return self._written((key,), self.inner.incr, key, delta)
+
+    def expire(self, key: str, ttl_ms: int | None) -> bool:
+        return self._written((key,), self.inner.expire, key, ttl_ms)
+
+    def delete(self, keys: Sequence[str]) -> int:
+        return self._written(keys, self.inner.delete, keys)
 
     def lease(
         self,
@@ -136,11 +127,11 @@ class SyncNearLayer(SyncLayer):
         indexes: Sequence[str] = (),
         ttl_ms: int | None = None,
     ) -> Lease:
-        try:
-            return self.inner.lease(key, token, lease_ms, mode, indexes, ttl_ms)
-        finally:
-            if mode is LeaseMode.FORCE or mode is LeaseMode.TAKE:  # they may drop the entry
-                self.store.drop((key,))
+        # Forcing or taking a lease may drop the entry; asking to fill or refresh does not.
+        dropped = (key,) if mode is LeaseMode.FORCE or mode is LeaseMode.TAKE else ()
+        return self._written(
+            dropped, self.inner.lease, key, token, lease_ms, mode, indexes, ttl_ms
+        )
 
     def store_leased(
         self,
@@ -152,23 +143,13 @@ class SyncNearLayer(SyncLayer):
         started_us: int = 0,
         bound: BoundSpec | None = None,
     ) -> bool:
-        try:
-            return self.inner.store_leased(key, token, entry, ttl_ms, late, started_us, bound)
-        finally:
-            self.store.drop((key,))
+        return self._written(
+            (key,), self.inner.store_leased, key, token, entry, ttl_ms, late, started_us, bound
+        )
 
     def store_many(self, requests: Sequence[StoreRequest]) -> list[bool]:
-        try:
-            return self.inner.store_many(requests)
-        finally:
-            self.store.drop(request.key for request in requests)
-
-    def lease_many(self, requests: Sequence[LeaseRequest]) -> list[Lease]:
-        return self.inner.lease_many(requests)
-
-    def raw(self, command: str, *args: Any) -> Any:
-        # Whatever it changes reaches the copies through Redis's invalidations.
-        return self.inner.raw(command, *args)
+        keys = [request.key for request in requests]
+        return self._written(keys, self.inner.store_many, requests)
 
     # -- invalidation ------------------------------------------------------------------------------
 
@@ -196,6 +177,3 @@ class SyncNearLayer(SyncLayer):
             return self.inner.clear()
         finally:
             self.store.flush("clear")
-
-    def close(self) -> None:
-        self.inner.close()
