@@ -8,6 +8,7 @@ a test holds the two together, and node ``Meta`` options derive from here.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -40,6 +41,11 @@ def _bool(name: str) -> Check:
         return value
 
     return check
+
+
+def _bool_or_none(name: str) -> Check:
+    check_bool = _bool(name)
+    return lambda value: None if value is None else check_bool(value)
 
 
 def _callable_or_none(name: str, what: str) -> Check:
@@ -156,6 +162,10 @@ class Options:
     policy: Policy | None = _option(None, check_policy)
     # False: this function's results are never copied into the cache's near cache.
     near: bool = _option(True, _bool("near"))
+    # True: an index of the function's entries in Redis, so that invalidate_all and
+    # cache_info need no SCAN (about 100 B per entry and one more script per miss);
+    # None: only when the keys are the user's (key=, node=), which a SCAN cannot tell.
+    index: bool | None = _option(None, _bool_or_none("index"))
     on_hit: Callable[[str, Any, Any], None] | None = _option(
         None, _callable_or_none("on_hit", "a callable")
     )
@@ -201,14 +211,14 @@ class Options:
         """The XFetch beta of early refresh (0: off)."""
         return self.early
 
-    @property
+    @functools.cached_property  # read on every miss; the options never change
     def backend_ttl_ms(self) -> int | None:
         """How long the backend keeps an entry: ttl, plus the stale-if-error grace."""
         if self.ttl is None:
             return None
         return max(1, round((self.ttl + (self.stale_if_error or 0.0)) * 1000))
 
-    @property
+    @functools.cached_property
     def lease_ms(self) -> int:
         return max(1, round(self.lease * 1000))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +22,8 @@ __all__ = ["Heartbeat"]
 # extend(key, token, lease_ms) -> still ours
 Extend = Callable[[str, bytes, int], bool]
 
+_COMPACT_ABOVE = 64
+
 
 class Heartbeat:
     def __init__(self, extend: Extend) -> None:
@@ -30,6 +33,9 @@ class Heartbeat:
         self._running: dict[int, tuple[str, bytes, int]] = {}
         self._ids = itertools.count()
         self._thread: threading.Thread | None = None
+        # When the thread wakes next (inf: when told): a computation due later needs no
+        # wake-up, which would cost the computing caller a thread switch.
+        self._wake_at = math.inf
 
     def start(self, key: str, token: bytes, lease_ms: int) -> int:
         """Keep ``key``'s lease alive until :meth:`stop` (returns the handle)."""
@@ -37,20 +43,26 @@ class Heartbeat:
         due = time.monotonic() + lease_ms / 2000.0
         with self._cond:
             self._running[handle] = (key, token, lease_ms)
-            earliest = self._heap[0][0] if self._heap else None
             heapq.heappush(self._heap, (due, handle))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="redmemo-heartbeat", daemon=True
                 )
                 self._thread.start()
-            elif earliest is None or due < earliest:
+            elif due < self._wake_at:
                 self._cond.notify()
         return handle
 
     def stop(self, handle: int) -> None:
         with self._cond:
             self._running.pop(handle, None)  # its heap item is skipped when due
+            heap = self._heap
+            if len(heap) > _COMPACT_ABOVE and len(heap) > 4 * len(self._running):
+                # Many short computations leave items due far ahead: drop them now
+                # rather than hold them for half a lease each.
+                running = self._running
+                self._heap = [item for item in heap if item[1] in running]
+                heapq.heapify(self._heap)
 
     def __len__(self) -> int:
         return len(self._running)
@@ -65,8 +77,10 @@ class Heartbeat:
                         _, handle = heapq.heappop(self._heap)
                         key, token, lease_ms = self._running[handle]
                         break
-                    timeout = self._heap[0][0] - time.monotonic() if self._heap else None
+                    self._wake_at = self._heap[0][0] if self._heap else math.inf
+                    timeout = self._wake_at - time.monotonic() if self._heap else None
                     self._cond.wait(timeout)
+                    self._wake_at = -math.inf  # awake: it reads the heap before sleeping
             try:
                 ours = self._extend(key, token, lease_ms)
             except Exception as exc:  # the backend failed: try again at the next beat
