@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from .cache import Cache
 from .core.entry import HEADER_SIZE, read_header
+from .core.keys import bodies_of
 from .errors import RedmemoError
 
 __all__ = ["main"]
@@ -310,8 +311,11 @@ def _invalidate(cache: Cache, args: argparse.Namespace, out: TextIO) -> int:
     elif args.pattern:
         count, what = cache.invalidate_pattern(args.pattern), f"pattern {args.pattern}"
     else:
+        # Its index (index=True, key=, node=), and its keys by SCAN (the default).
         index = cache.keyspace.index("fn", args.function)
-        count, what = cache._invalidate_indexes([index]), f"function {args.function}"
+        count = cache._invalidate_indexes([index])
+        count += cache.invalidate_pattern(bodies_of(args.function + ":"))
+        what = f"function {args.function}"
     _emit(out, args, {"invalidated": count, "what": what}, f"invalidated {count} ({what})")
     return 0
 

@@ -88,6 +88,7 @@ class DecoratorMixin:
         maxsize: int | None = None,
         policy: str | Policy | None = None,
         near: bool = True,
+        index: bool | None = None,
         on_hit: Callable[[str, Any, Args], None] | None = None,
         on_miss: Callable[[str, Args], None] | None = None,
     ) -> Decorator: ...
@@ -110,7 +111,9 @@ class DecoratorMixin:
         ``depends_on``: templates (or a callable) of tags and keys the entry is invalidated
         with. ``maxsize``: keep at most this many entries, evicted by ``policy`` ("lru",
         "lru-t", "lfu", "fifo", "mru", "random", "sieve"). ``near=False``: never copy this
-        function's results into the cache's near cache. ``on_hit(key, value, c)`` /
+        function's results into the cache's near cache. ``index=True``: keep an index of the
+        function's entries, so that ``invalidate_all`` needs no SCAN (default: only for
+        ``key=`` and ``node=`` keys). ``on_hit(key, value, c)`` /
         ``on_miss(key, c)``: callbacks.
 
         Every option is declared once, in :class:`redmemo.options.Options`.

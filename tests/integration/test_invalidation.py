@@ -363,6 +363,69 @@ def test_invalidate_all_removes_one_functions_entries(decorate: Callable[..., An
     assert first.wrapped.stats()["fills"] == 6
 
 
+def test_invalidate_all_by_scan_spares_functions_with_similar_names(
+    decorate: Callable[..., Any], make_cache: Callable[..., redmemo.Cache]
+) -> None:
+    mine = decorate(Counter(), name="shop.item", ttl=60)
+    # Another deployment's version of it (one cache may not hold both), same namespace.
+    elsewhere = make_cache(namespace=mine.cache.namespace)
+    others = [
+        decorate(Counter(), cache=elsewhere, name="shop.item", version=2, ttl=60),
+        decorate(Counter(), cache=mine.cache, name="shop.items", ttl=60),
+        decorate(Counter(), cache=mine.cache, name="shop", ttl=60),
+    ]
+    for fn in (mine, *others):
+        for i in range(3):
+            fn(i)
+    assert mine._run(mine.wrapped.invalidate_all()) == 3
+    for fn in others:
+        fn(0)
+        assert fn.wrapped.stats()["fills"] == 3, fn.wrapped  # still cached
+    mine(0)
+    assert mine.wrapped.stats()["fills"] == 4
+
+
+@pytest.mark.parametrize("index", [False, True])
+def test_cache_info_and_invalidate_all_with_and_without_an_index(
+    decorate: Callable[..., Any], index: bool
+) -> None:
+    fn = decorate(Counter(), ttl=60, index=index)
+    for i in range(4):
+        fn(i)
+    assert fn._run(fn.wrapped.cache_info()).currsize == 4
+    assert fn._run(fn.wrapped.invalidate_all()) == 4
+    assert fn._run(fn.wrapped.cache_info()).currsize == 0
+
+
+def test_index_false_is_refused_for_keys_the_user_renders(make_cache: Any) -> None:
+    cache = make_cache()
+    with pytest.raises(redmemo.ConfigurationError, match="index=False"):
+        cache(key="user:{user_id}", index=False)(lambda user_id: user_id)
+    with pytest.raises(redmemo.ConfigurationError, match="index must be True or False"):
+        cache(index="yes")
+
+
+@pytest.mark.redis
+def test_only_indexed_functions_keep_an_index_in_redis(redis_url: str, redis_server: Any) -> None:
+    with redmemo.Cache(redis_url, namespace="ix") as cache:
+        plain = cache(ttl=60, name="plain")(Counter())
+        indexed = cache(ttl=60, name="indexed", index=True)(Counter())
+        templated = cache(ttl=60, name="templated", key="t:{values[0]}")(Counter())
+        for fn in (plain, indexed, templated):
+            for i in range(3):
+                fn(i)
+        with redis_server.client() as client:
+            found = sorted(k.decode() for k in client.scan_iter(match="ix:#fn:*"))
+            assert found == [cache.keyspace.index("fn", n) for n in ("indexed", "templated")]
+            before = client.info("commandstats")
+            plain(99)  # a miss of a function without tags or index: no registration
+            after = client.info("commandstats")
+    calls = {k: after[k]["calls"] - before.get(k, {"calls": 0})["calls"] for k in after}
+    calls["cmdstat_info"] -= 1
+    assert "cmdstat_zadd" not in {k for k, v in calls.items() if v}
+    assert calls["cmdstat_evalsha"] == 2  # the lease, the store
+
+
 def test_callbacks_see_hits_and_misses_and_cannot_break_calls(
     decorate: Callable[..., Any], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -400,7 +463,9 @@ def test_a_hit_stays_one_get_with_tags(redis_url: str, redis_server: Any) -> Non
 
 # -- the stale-write race ------------------------------------------------------------------
 
-KINDS = ["key", "tag", "dependency", "pattern", "node", "function", "clear"]
+# "function" has key= (found through its index); "function-scan" digest keys, found by
+# SCAN (its fill in progress too, through its lease).
+KINDS = ["key", "tag", "dependency", "pattern", "node", "function", "function-scan", "clear"]
 
 
 def race_node() -> type[redmemo.Node]:
@@ -456,7 +521,7 @@ def test_a_fill_that_began_before_an_invalidation_does_not_store(
     node = race_node()
     if kind == "node":
         options["node"] = node
-    else:
+    elif kind != "function-scan":
         options["key"] = "race:{ident}"
 
     outcome: list[str] = []
@@ -486,7 +551,7 @@ def test_a_fill_that_began_before_an_invalidation_does_not_store(
             # On an async function, invalidate() and invalidate_all() are awaited.
             if kind == "key":
                 await afn.invalidate(1)
-            elif kind == "function":
+            elif kind.startswith("function"):
                 await afn.invalidate_all()
             elif kind == "clear":
                 await cache.aclear()

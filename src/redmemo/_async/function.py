@@ -147,16 +147,24 @@ class AsyncCachedFunction(Generic[P, T]):
         return await run_invalidation(self._runtime, invalidation) > 0
 
     async def invalidate_all(self) -> int:
-        """Forget every result of this function (every process's), without a scan."""
-        invalidation = PendingInvalidation(indexes=(self.design.function_index,))
-        return await run_invalidation(self._runtime, invalidation)
+        """Forget every result of this function (every process's); computations of it
+        already running will not store. Through its index with ``index=True`` (and for
+        ``key=`` / ``node=`` keys), else by SCAN over the function's keys."""
+        return await run_invalidation(self._runtime, self._everything())
+
+    def _everything(self) -> PendingInvalidation:
+        """The invalidation of every entry of this function."""
+        bodies = self.keys.bodies
+        if self.design.indexed or bodies is None:
+            return PendingInvalidation(indexes=(self.design.function_index,))
+        return PendingInvalidation(pattern=bodies)
 
     async def refresh(self, *args: P.args, **kwargs: P.kwargs) -> T:
         """Compute this call now, store the result (pre-empting any running fill), return it."""
         key = self.keys.key(args, kwargs)
         backend = self._runtime.async_backend()
         token = new_token()
-        indexes = self.design.early_indexes(self.keys.arguments(args, kwargs))
+        indexes = self._early_indexes(args, kwargs)
         lease = await backend.lease(
             key, token, self.options.lease_ms, LeaseMode.TAKE, indexes, self.options.backend_ttl_ms
         )
@@ -172,12 +180,15 @@ class AsyncCachedFunction(Generic[P, T]):
         hits (stale ones included) and misses of this process; ``maxsize`` of the bound
         (None: unbounded); ``currsize`` the entries the bound holds now, in every
         process (for ``Cache(maxsize=)``, those of all the functions sharing it), or of an
-        unbounded function, the entries it has registered and not yet expired."""
+        unbounded function, its entries not yet expired (read from its index, or counted
+        by SCAN, where fills in progress count too)."""
         counts = self._stats.snapshot()
         backend = self._runtime.async_backend()
         bound = self.design.bound
-        if bound is None:
+        if bound is None and self.design.indexed:
             size = await backend.index_size(self.design.function_index)
+        elif bound is None:  # found by SCAN: fills in progress count too
+            size = len(await backend.scan(self.keys.bodies or ""))
         else:
             size = await backend.bound_size(bound)
         maxsize = None if bound is None else bound.maxsize
@@ -307,6 +318,13 @@ class AsyncCachedFunction(Generic[P, T]):
             touches.record(key)
         return raw
 
+    def _early_indexes(self, args: Any, kwargs: Any) -> list[str]:
+        """The indexes a fill registers in before computing (function, node, tags)."""
+        fixed = self.design.fixed_indexes
+        if fixed is not None:
+            return fixed
+        return self.design.early_indexes(self.keys.arguments(args, kwargs))
+
     def _bound_of(self, arguments: Mapping[str, Any], late: list[str]) -> BoundSpec | None:
         """This entry's part of its bound: the group, and the indexes it is registered
         in (an evicted entry leaves them too)."""
@@ -392,7 +410,7 @@ class AsyncCachedFunction(Generic[P, T]):
         runtime = self._runtime
         options = self.options
         try:
-            indexes = self.design.early_indexes(self.keys.arguments(args, kwargs))
+            indexes = self._early_indexes(args, kwargs)
         except Exception:
             # Without its tags the entry could not be invalidated: do not cache it.
             logger.warning("redmemo: not caching %s: its tags failed", key, exc_info=True)
@@ -496,7 +514,9 @@ class AsyncCachedFunction(Generic[P, T]):
             await self._release_quietly(key, token)
             return value
         try:
-            bound = self._bound_of(self.keys.arguments(args, kwargs), late)
+            bound = None
+            if self.design.bound is not None:
+                bound = self._bound_of(self.keys.arguments(args, kwargs), late)
             stored = await backend.store_leased(
                 key, token, data, self.options.backend_ttl_ms, late, started_us, bound
             )
@@ -542,7 +562,7 @@ class AsyncCachedFunction(Generic[P, T]):
                 # Across processes, only the one that takes the lease refreshes.
                 backend = self._runtime.async_backend()
                 token = new_token()
-                indexes = self.design.early_indexes(self.keys.arguments(args, kwargs))
+                indexes = self._early_indexes(args, kwargs)
                 lease = await backend.lease(
                     key,
                     token,
@@ -573,7 +593,7 @@ class AsyncCachedFunction(Generic[P, T]):
         design = self.design
         return self._runtime.pending.covers(
             key,
-            lambda: design.early_indexes(self.keys.arguments(args, kwargs)),
+            lambda: self._early_indexes(args, kwargs),
             design.has_late_indexes,
         )
 

@@ -22,8 +22,17 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..errors import UnstableKeyError
+from .glob import escape_glob
 
-__all__ = ["KeyMaker", "function_name", "stable_digest"]
+_DIGEST_BYTES = 16  # a key's digest: 32 hex digits
+
+__all__ = ["KeyMaker", "bodies_of", "function_name", "stable_digest"]
+
+
+def bodies_of(base: str) -> str:
+    """A glob matching the digest keys made under ``base`` (a function's name and
+    version, then ":"): the name exactly, then a digest's length of any characters."""
+    return escape_glob(base) + "?" * (_DIGEST_BYTES * 2)
 
 
 def function_name(fn: Callable[..., Any]) -> str:
@@ -136,7 +145,7 @@ def stable_digest(values: Iterable[tuple[str, Any]], label: Callable[[str], byte
     for name, value in values:
         parts.append(label(name))
         parts.append(_encode(value, name))
-    return hashlib.blake2b(b"".join(parts), digest_size=16).hexdigest()
+    return hashlib.blake2b(b"".join(parts), digest_size=_DIGEST_BYTES).hexdigest()
 
 
 _EMPTY = inspect.Parameter.empty
@@ -258,6 +267,15 @@ class KeyMaker:
 
     def key_of_arguments(self, arguments: Mapping[str, Any]) -> str:
         return self._entry(self.body_of_arguments(arguments))
+
+    @property
+    def bodies(self) -> str | None:
+        """A glob that matches the user keys of this function's calls and no other
+        function's (its name, then exactly a digest's length), or None when the keys are
+        rendered by the user's template, node or callable (any string)."""
+        if self._render is not None:
+            return None
+        return bodies_of(self.base)
 
     def body_of_arguments(self, arguments: Mapping[str, Any]) -> str:
         """The call's key as the user sees it (without the namespace)."""

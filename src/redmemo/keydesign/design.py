@@ -75,12 +75,31 @@ class Design:
             name=self.owner,
         )
         self.function_index = keyspace.index("fn", self.stats_name)
+        # Whether fills register in the function's index. Without it, invalidate_all
+        # finds the entries (and fills in progress) by SCAN over the function's keys,
+        # which costs nothing per entry; keys the user renders cannot be told apart so.
+        self.indexed = self._indexed(options.index)
         self.tags = self._renderers(options.tags, names, "tags")
         self.depends_on = self._renderers(options.depends_on, [*names, "result"], "depends_on")
         self.on_hit = options.on_hit
         self.on_miss = options.on_miss
         self.adopt_node_meta: Callable[[dict[str, Any]], None] | None = None
+        # The early indexes when no argument decides them (no tags, no node): the same
+        # list for every call, given without binding the arguments.
+        self.fixed_indexes: list[str] | None = None
+        if not (self.tags or self.node_factory):
+            self.fixed_indexes = [self.function_index] if self.indexed else []
         self._node_classes: set[type[Node]] = set()
+
+    def _indexed(self, wanted: bool | None) -> bool:
+        if self.keys.bodies is not None:
+            return bool(wanted)
+        if wanted is False:
+            raise ConfigurationError(
+                f"{self.owner}: index=False needs keys that redmemo makes: with key= or "
+                "node= the function's entries can only be found through its index"
+            )
+        return True
 
     def _bound(self, cache: Any, options: Options) -> BoundSpec | None:
         """The bounded group of this function's entries: its own (``maxsize=``), the
@@ -174,8 +193,8 @@ class Design:
 
     def early_indexes(self, arguments: Mapping[str, Any]) -> list[str]:
         """The indexes a fill registers in before it computes: function, node, tags."""
-        found = [self.function_index]
-        if not (self.tags or self.node_factory):
+        found = [self.function_index] if self.indexed else []
+        if self.fixed_indexes is not None:
             return found
         tags = self._render_all(self.tags, arguments, self.container(arguments))
         if self.node_factory is not None:
