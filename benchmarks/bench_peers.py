@@ -43,6 +43,7 @@ from tests.support.servers import start_redis
 VALUE = {"id": 7, "name": "Ada Lovelace", "tags": ["math", "engines"], "bio": "x" * 900}
 TTL = 600
 ENTRIES = 5000
+PAUSE = 0.001  # before each one-at-a-time sample
 
 # Each peer's keys start with the prefix given to it, then this.
 PEER_PREFIXES = {
@@ -279,11 +280,15 @@ def stale(url: str, runs: Runs, run: int, blocks: int = 40, per_block: int = 50)
     done = sync_fn.stats()["refreshes"]
     hit_times, stale_times = [], []
     for k in range(keys):
-        # Which goes first alternates: the first call after a pause is slower.
-        for first in (k % 2 == 0, k % 2 == 1):
-            start = time.perf_counter()
-            sync_fn(-1) if first else sync_fn(k)
-            (hit_times if first else stale_times).append(time.perf_counter() - start)
+        # Each call after the same pause, and never while a refresh runs.
+        time.sleep(PAUSE)
+        start = time.perf_counter()
+        sync_fn(-1)
+        hit_times.append(time.perf_counter() - start)
+        time.sleep(PAUSE)
+        start = time.perf_counter()
+        sync_fn(k)
+        stale_times.append(time.perf_counter() - start)
         _until(lambda k=k: sync_fn.stats()["refreshes"] >= done + k + 1)  # type: ignore[misc]
     _add_pair(runs, "one stale call vs one hit, sync", hit_times, stale_times)
 
@@ -312,10 +317,14 @@ def stale(url: str, runs: Runs, run: int, blocks: int = 40, per_block: int = 50)
         done = async_fn.stats()["refreshes"]
         hits, stales = [], []
         for k in range(keys):
-            for first in (k % 2 == 0, k % 2 == 1):
-                start = time.perf_counter()
-                await (async_fn(-1) if first else async_fn(k))
-                (hits if first else stales).append(time.perf_counter() - start)
+            await asyncio.sleep(PAUSE)
+            start = time.perf_counter()
+            await async_fn(-1)
+            hits.append(time.perf_counter() - start)
+            await asyncio.sleep(PAUSE)
+            start = time.perf_counter()
+            await async_fn(k)
+            stales.append(time.perf_counter() - start)
             while async_fn.stats()["refreshes"] < done + k + 1:  # noqa: ASYNC110
                 await asyncio.sleep(0)
         return hits, stales
