@@ -1,11 +1,13 @@
-"""Sync hits under threads: redmemo against a raw redis-py client with a pool.
+"""Sync hits under threads: redmemo against a raw redis-py client with a pool, and the peers.
 
     python -m benchmarks.bench_threads [--runs 3] [--seconds 2]
 
-Starts its own redis-server. N threads (1, 8, 32) call a cached function over 1 000 keys
-(all hits) for a fixed time; calls per second for redmemo and for a raw redis-py client
-(one pool shared by the threads, GET + unpickle). Ratio to the raw client: median of the
-runs, with the spread.
+Starts its own redis-server. N threads (1, 8, 32) call a cached function returning a ~1 KB
+dict over 1 000 keys (all hits) for a fixed time; calls per second for redmemo (threads
+that find a read in flight combine theirs: the default), redmemo with
+``?auto_pipeline=false``, a raw redis-py client (one pool shared by the threads, GET +
+unpickle), and the sync peers when installed (dogpile.cache, redis-func-cache). Ratio to
+the raw client: median of the runs, with the spread.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from typing import Any
 import redis
 
 import redmemo
+from benchmarks.bench_peers import body, sync_peers
 from tests.support.servers import start_redis
 
-VALUE = {"id": 1, "name": "x" * 40, "tags": list(range(20))}
 KEYS = 1000
+THREADS = (1, 8, 32)
+RAW = "raw redis-py pool"
 
 
 def _throughput(call: Callable[[int], Any], threads: int, seconds: float) -> float:
@@ -58,22 +62,34 @@ def run(url: str, seconds: float) -> dict[tuple[int, str], float]:
 
     @cache(ttl=600, name="item")
     def item(x: int) -> dict[str, Any]:
-        return VALUE
+        return body(x)
+
+    alone = redmemo.Cache(url + "?auto_pipeline=false", namespace="bt")
+
+    @alone(ttl=600, name="item")
+    def item_alone(x: int) -> dict[str, Any]:
+        return body(x)
 
     raw = redis.Redis.from_url(url, max_connections=64)
+    candidates: dict[str, Callable[[int], Any]] = {
+        RAW: lambda x: pickle.loads(raw.get(f"bt-raw:{x}")),  # type: ignore[arg-type]
+        "redmemo": item,
+        "redmemo auto_pipeline=false": item_alone,
+        **sync_peers(url, int(url.rsplit(":", 1)[1].split("/")[0]), f"bt{time.time_ns()}"),
+    }
     for x in range(KEYS):
-        item(x)
-        raw.set(f"bt-raw:{x}", pickle.dumps(VALUE))
-
-    def raw_hit(x: int) -> Any:
-        return pickle.loads(raw.get(f"bt-raw:{x}"))  # type: ignore[arg-type]
+        raw.set(f"bt-raw:{x}", pickle.dumps(body(x), protocol=pickle.HIGHEST_PROTOCOL))
+        for name, call in candidates.items():
+            if name != RAW:
+                call(x)
 
     out: dict[tuple[int, str], float] = {}
-    for threads in (1, 8, 32):
-        out[(threads, "raw redis-py pool")] = _throughput(raw_hit, threads, seconds)
-        out[(threads, "redmemo")] = _throughput(item, threads, seconds)
+    for threads in THREADS:
+        for name, call in candidates.items():
+            out[(threads, name)] = _throughput(call, threads, seconds)
     assert item.stats()["misses"] == KEYS  # every timed call was a hit
     cache.close()
+    alone.close()
     raw.close()
     return out
 
@@ -89,13 +105,13 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         server.stop()
     print(f"calls per second, median of {args.runs} runs [min, max]; ratio to the raw client")
-    for threads in (1, 8, 32):
+    for threads in THREADS:
         print(f"\n{threads} threads")
-        for name in ("raw redis-py pool", "redmemo"):
+        for name in [n for t, n in runs[0] if t == threads]:
             values = [r[(threads, name)] for r in runs]
-            ratios = [r[(threads, name)] / r[(threads, "raw redis-py pool")] for r in runs]
+            ratios = [r[(threads, name)] / r[(threads, RAW)] for r in runs]
             print(
-                f"  {name:<20} {statistics.median(values):9.0f}/s [{min(values):.0f}, {max(values):.0f}]"
+                f"  {name:<28} {statistics.median(values):9.0f}/s [{min(values):.0f}, {max(values):.0f}]"
                 f"  {statistics.median(ratios):5.2f}x [{min(ratios):.2f}, {max(ratios):.2f}]"
             )
 

@@ -68,7 +68,8 @@ class BackendSettings:
     # ``?near=true`` (with ``near_maxsize``, ``near_ttl``): a near cache's settings by
     # name, or None for none.
     near: Mapping[str, Any] | None = None
-    # Async GETs of one event-loop turn sent as one MGET (``?auto_pipeline=false``: off).
+    # GETs of one event-loop turn, and of threads that find one in flight, sent as one
+    # MGET (``?auto_pipeline=false``: off).
     auto_pipeline: bool = True
 
     @property

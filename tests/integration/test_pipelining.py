@@ -1,4 +1,5 @@
-"""Auto-pipelining of async reads: the GETs of one event-loop turn share one MGET.
+"""Auto-pipelining of reads: the GETs of one event-loop turn share one MGET, and so do
+the GETs of threads that find one in flight.
 
 On real servers (Redis, Valkey, both clusters): the right value for every caller, the
 commands the server saw, cancellation of some callers mid-batch, a server that stops
@@ -8,6 +9,7 @@ answering during a batch, and the switch that turns it off.
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from typing import Any
 
@@ -149,3 +151,100 @@ def test_a_batch_whose_server_fails_fails_open_for_every_caller(
         proxy.close()
     assert values == [{"x": x} for x in range(50)]  # computed instead: fail-open
     assert sorted(computed) == list(range(50))
+
+
+# -- the sync face: threads that find a read in flight combine theirs -----------------------
+
+
+def _sync_filled(cache: redmemo.Cache, computed: list[int]) -> Any:
+    @cache(ttl=600, name="item")
+    def item(x: int) -> dict[str, int]:
+        computed.append(x)
+        return {"x": x}
+
+    return item
+
+
+def _in_threads(call: Any, threads: int, per_thread: int) -> list[list[tuple[int, Any]]]:
+    """Each thread calls ``call(x)`` for its own sequence of x; what each one got."""
+    start = threading.Barrier(threads)
+    seen: list[list[tuple[int, Any]]] = [[] for _ in range(threads)]
+
+    def worker(n: int) -> None:
+        start.wait()
+        for i in range(per_thread):
+            x = (i * 7 + n * 13) % 200
+            seen[n].append((x, call(x)))
+
+    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join(60)
+    return seen
+
+
+def test_concurrent_threads_get_their_own_values(url: str) -> None:
+    computed: list[int] = []
+    with redmemo.Cache(url, namespace="ap-" + uuid.uuid4().hex[:6]) as cache:
+        item = _sync_filled(cache, computed)
+        for x in range(200):
+            item(x)
+        computed.clear()
+        item.stats(reset=True)
+        seen = _in_threads(item, threads=32, per_thread=300)
+        stats = item.stats()
+    assert sum(len(calls) for calls in seen) == 32 * 300
+    for calls in seen:
+        assert all(value == {"x": x} for x, value in calls)
+    assert computed == []
+    assert (stats["hits"], stats["misses"]) == (32 * 300, 0)
+
+
+def test_threads_that_find_a_read_in_flight_share_one_command(redis_server: RedisServer) -> None:
+    admin = redis_server.client()
+
+    def run(cache_url: str) -> dict[str, int]:
+        with redmemo.Cache(cache_url, namespace="ap-" + uuid.uuid4().hex[:6]) as cache:
+            item = _sync_filled(cache, [])
+            for x in range(200):
+                item(x)
+            before = _commands(admin)
+            _in_threads(item, threads=32, per_thread=100)
+            after = _commands(admin)
+        return {name: after.get(name, 0) - before.get(name, 0) for name in ("get", "mget")}
+
+    try:
+        on = run(redis_server.url)
+        off = run(redis_server.url + "?auto_pipeline=false")
+    finally:
+        admin.close()
+        with redis_server.client() as client:
+            client.flushall()
+    assert on["mget"] >= 1
+    assert on["get"] + on["mget"] < 32 * 100 // 2  # most reads shared a command
+    assert off["mget"] == 0
+
+
+def test_threads_whose_shared_read_fails_all_fail_open(redis_server: RedisServer) -> None:
+    proxy = Proxy(redis_server.port)
+    computed: list[int] = []
+    try:
+        with redmemo.Cache(
+            proxy.url + "?socket_timeout=0.5", namespace="ap-" + uuid.uuid4().hex[:6]
+        ) as cache:
+            item = _sync_filled(cache, computed)
+            for x in range(200):
+                item(x)
+            computed.clear()
+            proxy.stall(5)  # replies stop coming: the GET in flight and the queue time out
+            try:
+                seen = _in_threads(item, threads=16, per_thread=1)
+            finally:
+                proxy.stall(0)
+    finally:
+        proxy.close()
+    got = [calls[0] for calls in seen]
+    assert len(got) == 16
+    assert all(value == {"x": x} for x, value in got)
+    assert sorted(computed) == sorted(x for x, _ in got)  # computed instead: fail-open

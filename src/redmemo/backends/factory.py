@@ -205,6 +205,7 @@ class RedisFamily:
             self._sharded,
             reader if reader is not None else self._reader(reader_for),
             self.bounds,
+            self.settings.auto_pipeline,
         )
 
     def sync(self) -> SyncRedisBackend:

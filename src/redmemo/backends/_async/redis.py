@@ -183,8 +183,11 @@ class AsyncRedisBackend:
 
     async def get(self, key: str) -> bytes | None:
         batch = self._batch
-        if batch is not None and not batch.first():
-            return await batch.join(key)
+        if batch is not None:  # concurrent GETs share one MGET (redis/batching.py)
+            return await batch.get(key, self._get_one)
+        return await self._get_one(key)
+
+    async def _get_one(self, key: str) -> bytes | None:
         try:
             if self.reader is not None:
                 return cast("bytes | None", await self._read("GET", key))

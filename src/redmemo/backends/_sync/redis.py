@@ -184,8 +184,11 @@ class SyncRedisBackend:
 
     def get(self, key: str) -> bytes | None:
         batch = self._batch
-        if batch is not None and not batch.first():
-            return batch.join(key)
+        if batch is not None:  # concurrent GETs share one MGET (redis/batching.py)
+            return batch.get(key, self._get_one)
+        return self._get_one(key)
+
+    def _get_one(self, key: str) -> bytes | None:
         try:
             if self.reader is not None:
                 return cast("bytes | None", self._read("GET", key))
