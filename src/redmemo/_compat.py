@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from ._log import logger
+from ._workers import Workers
 
 __all__ = ["INTERRUPTS", "AsyncCompat", "AsyncGate", "Background", "SyncCompat", "SyncGate"]
 
@@ -147,26 +148,25 @@ class SyncGate:
 class Background:
     """Work started for later: refreshes and fills nobody waits for.
 
-    Sync work runs on a small thread pool made on first use (never a thread per call);
-    async work runs as tasks on the caller's loop, each referenced until it ends.
+    Sync work runs on as few threads as keep up, made on first use (never a thread per
+    call; see _workers.py); async work runs as tasks on the caller's loop, each
+    referenced until it ends.
     """
 
     def __init__(self, max_workers: int = 4) -> None:
         self.max_workers = max_workers
-        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._workers: Workers | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._lock = threading.Lock()
 
     def sync_spawn(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future[None]:
-        executor = self._executor
-        if executor is None:
+        workers = self._workers
+        if workers is None:
             with self._lock:
-                if self._executor is None:
-                    self._executor = concurrent.futures.ThreadPoolExecutor(
-                        self.max_workers, thread_name_prefix="redmemo-refresh"
-                    )
-                executor = self._executor
-        return executor.submit(_logged, fn, *args)
+                if self._workers is None:
+                    self._workers = Workers(self.max_workers)
+                workers = self._workers
+        return workers.submit(_logged, fn, *args)
 
     def async_spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(_alogged(fn, *args))
@@ -192,9 +192,9 @@ class Background:
 
     def shutdown(self, wait: bool = True) -> None:
         with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=wait)
+            workers, self._workers = self._workers, None
+        if workers is not None:
+            workers.shutdown(wait=wait)
 
 
 def _logged(fn: Callable[..., Any], *args: Any) -> None:
