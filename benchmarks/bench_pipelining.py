@@ -1,19 +1,21 @@
-"""Async hits under concurrency: auto-pipelining against a raw client and cashews.
+"""Async calls under concurrency: auto-pipelining against a raw client and cashews.
 
     python -m benchmarks.bench_pipelining [--runs 3] [--seconds 2]
 
 Starts its own redis-server. N tasks (1, 8, 32, 200) on one event loop call a cached
-async function over 1 000 keys (all hits) for a fixed time; calls per second for:
-redmemo (auto-pipelining on, the default), redmemo with ``?auto_pipeline=false``, a raw
-``redis.asyncio`` client with a connection pool (GET + unpickle), and cashews' decorator
-on its Redis backend (if installed). Ratios to the raw client, median of the runs, with
-the spread.
+async function over 1 000 keys (all hits) for a fixed time, then (1 and 200 tasks) with
+new arguments every call (all misses: the leases and stores of one turn share a
+pipeline); calls per second for: redmemo (auto-pipelining on, the default), redmemo with
+``?auto_pipeline=false``, a raw ``redis.asyncio`` client with a connection pool (GET +
+unpickle; for misses GET, then SET), and cashews' decorator on its Redis backend (hits,
+if installed). Ratios to the raw client, median of the runs, with the spread.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import pickle
 import statistics
 import time
@@ -105,6 +107,48 @@ def run(url: str, seconds: float) -> dict[tuple[int, str], float]:
     return asyncio.run(main())
 
 
+def misses(url: str, seconds: float, run_id: int) -> dict[tuple[int, str], float]:
+    """Misses under 1 and 200 tasks, every call on new arguments: leases and stores of
+    one turn share a pipeline; raw: a GET that finds nothing, then a SET."""
+
+    async def main() -> dict[tuple[int, str], float]:
+        on = redmemo.Cache(url, namespace=f"bm{run_id}")
+        off = redmemo.Cache(url + "?auto_pipeline=false", namespace=f"bmoff{run_id}")
+        fresh = itertools.count()
+
+        @on(ttl=600, name="item")
+        async def item_on(x: int) -> dict[str, Any]:
+            return VALUE
+
+        @off(ttl=600, name="item")
+        async def item_off(x: int) -> dict[str, Any]:
+            return VALUE
+
+        raw = redis.asyncio.Redis.from_url(url, max_connections=300)
+
+        async def raw_miss(x: int) -> Any:
+            key = f"bm{run_id}-raw:{next(fresh)}"
+            if await raw.get(key) is None:
+                await raw.set(key, pickle.dumps(VALUE), px=600_000)
+            return VALUE
+
+        candidates: dict[str, Callable[[int], Awaitable[Any]]] = {
+            "raw redis.asyncio pool": raw_miss,
+            "redmemo": lambda x: item_on(next(fresh)),
+            "redmemo auto_pipeline=false": lambda x: item_off(next(fresh)),
+        }
+        out: dict[tuple[int, str], float] = {}
+        for tasks in (1, 200):
+            for name, call in candidates.items():
+                out[(tasks, name)] = await _throughput(call, tasks, seconds)
+        await on.aclose()
+        await off.aclose()
+        await raw.aclose()
+        return out
+
+    return asyncio.run(main())
+
+
 def single_caller(url: str, rounds: int) -> dict[str, float]:
     """One caller's hit latency, interleaved: auto-pipelining on and off, and raw."""
     on = redmemo.Cache(url, namespace="bp1")
@@ -144,6 +188,7 @@ def main(argv: list[str] | None = None) -> None:
     server = start_redis()
     try:
         runs = [run(server.url, args.seconds) for _ in range(args.runs)]
+        missed = [misses(server.url, args.seconds, i) for i in range(args.runs)]
         single = [single_caller(server.url, 200) for _ in range(args.runs)]
     finally:
         server.stop()
@@ -154,8 +199,13 @@ def main(argv: list[str] | None = None) -> None:
             f"  {name:<12} {statistics.median(values):5.3f}x [{min(values):.3f}, {max(values):.3f}]"
         )
     print(f"calls per second, median of {args.runs} runs [min, max]; ratio to the raw client")
-    for tasks in (1, 8, 32, 200):
-        print(f"\n{tasks} tasks")
+    _table("hits", runs, (1, 8, 32, 200))
+    _table("misses (new arguments every call)", missed, (1, 200))
+
+
+def _table(title: str, runs: list[dict[tuple[int, str], float]], counts: tuple[int, ...]) -> None:
+    for tasks in counts:
+        print(f"\n{title}, {tasks} tasks")
         names = [name for t, name in runs[0] if t == tasks]
         for name in names:
             values = [r[(tasks, name)] for r in runs]

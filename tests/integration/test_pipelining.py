@@ -248,3 +248,84 @@ def test_threads_whose_shared_read_fails_all_fail_open(redis_server: RedisServer
     assert len(got) == 16
     assert all(value == {"x": x} for x, value in got)
     assert sorted(computed) == sorted(x for x, _ in got)  # computed instead: fail-open
+
+
+# -- scripts of one turn share a pipeline ---------------------------------------------------
+
+
+def _spied(cache: redmemo.Cache, loop_backend: Any) -> list[int]:
+    """The sizes of the script pipelines the backend sends for several callers."""
+    sizes: list[int] = []
+    inner = loop_backend.inner
+    send_all = inner._script_replies
+
+    async def spy(calls: list[Any]) -> list[Any]:
+        sizes.append(len(calls))
+        replies: list[Any] = await send_all(calls)
+        return replies
+
+    inner._script_batch._send_all = spy
+    return sizes
+
+
+def test_concurrent_misses_share_script_pipelines_and_store_right_values(url: str) -> None:
+    computed: list[int] = []
+
+    async def main() -> tuple[list[Any], list[int], list[Any]]:
+        namespace = "ap-" + uuid.uuid4().hex[:6]
+        # Two caches, as two processes would: for each key one takes the lease and the
+        # other finds it held, so replies of different kinds share each pipeline.
+        cache, other = (redmemo.Cache(url, namespace=namespace) for _ in range(2))
+        item, other_item = _filled(cache, computed), _filled(other, computed)
+        await item(-1)
+        sizes = _spied(cache, cache._runtime.async_backend())
+        values = await asyncio.gather(
+            *(item(x) for x in range(200)), *(other_item(x) for x in reversed(range(200)))
+        )
+        await cache.aclose()
+        await other.aclose()
+        reader = redmemo.Cache(url, namespace=namespace)
+        again = _filled(reader, computed)
+        stored = await asyncio.gather(*(again(x) for x in range(200)))
+        await reader.aclose()
+        return values, sizes, stored
+
+    values, sizes, stored = asyncio.run(main())
+    assert values == [{"x": x} for x in range(200)] + [{"x": x} for x in reversed(range(200))]
+    assert sorted(computed) == [-1, *range(200)]  # once each, across both caches
+    assert stored == values[:200]
+    assert sizes
+    assert max(sizes) > 1  # leases and stores of many callers went together
+
+
+def test_a_failing_script_in_a_shared_pipeline_fails_only_its_caller(
+    redis_server: RedisServer,
+) -> None:
+    computed: list[int] = []
+    namespace = "ap-" + uuid.uuid4().hex[:6]
+
+    async def main() -> tuple[list[Any], list[int], Any]:
+        cache = redmemo.Cache(redis_server.url, namespace=namespace)
+        item = _filled(cache, computed)
+        await item(-1)
+        with redis_server.client() as client:
+            # Key 5's lease key holds a list: its lease script fails (WRONGTYPE).
+            client.rpush(cache.keyspace.lease(item.key(5)), b"foreign")
+        sizes = _spied(cache, cache._runtime.async_backend())
+        values = await asyncio.gather(*(item(x) for x in range(50)))
+        computed.clear()
+        again = await asyncio.gather(*(item(x) for x in range(50)))
+        stats = item.stats()
+        await cache.aclose()
+        return values + again, sizes, stats
+
+    try:
+        values, sizes, stats = asyncio.run(main())
+    finally:
+        with redis_server.client() as client:
+            client.flushall()
+    assert values == [{"x": x} for x in range(50)] * 2
+    assert computed == [5]  # the others were stored; key 5 fails open each time
+    assert stats["errors"] >= 2  # counted as backend failures, each time
+    assert sizes
+    assert max(sizes) > 1

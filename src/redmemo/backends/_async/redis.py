@@ -27,7 +27,7 @@ from ...core.keyspace import Keyspace
 from ...core.policies import BoundSpec, BoundsSeen
 from ...errors import BackendError, NotACounterError
 from ..memory import MARKER_MS
-from ..redis.batching import AsyncGetBatch
+from ..redis.batching import AsyncGetBatch, AsyncScriptBatch
 from ..redis.clients import CLIENT_ERRORS
 from ..redis.listener import FillListener
 from ..redis.scripts import SCRIPTS
@@ -40,7 +40,7 @@ _PIPELINE_BATCH = 1000
 # stored a moment after its registrations.
 _LATE_MARGIN_MS = 1000
 
-ScriptCall = tuple[str, list[str], list[Any]]
+ScriptCall = tuple[str, Sequence[str], Sequence[Any]]
 
 
 def _px(ttl_ms: int | None) -> tuple[Any, ...]:
@@ -111,6 +111,7 @@ class AsyncRedisBackend:
         self._bounds = bounds if bounds is not None else BoundsSeen()
         # GETs of concurrent tasks in one loop turn share one MGET (redis/batching.py).
         self._batch = AsyncGetBatch(self.get_many) if auto_pipeline else None
+        self._script_batch = AsyncScriptBatch(self._script_replies) if auto_pipeline else None
 
     # -- sending commands ----------------------------------------------------------------
 
@@ -313,6 +314,13 @@ class AsyncRedisBackend:
     # -- scripts ------------------------------------------------------------------------------
 
     async def _script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        batch = self._script_batch
+        if batch is not None:  # concurrent scripts share one pipeline (redis/batching.py)
+            return await batch.run((name, keys, args), self._script_alone)
+        return await self._script_alone((name, keys, args))
+
+    async def _script_alone(self, call: ScriptCall) -> Any:
+        name, keys, args = call
         script = SCRIPTS[name]
         repeatable = name in _REPEATABLE_SCRIPTS
         try:
@@ -343,6 +351,25 @@ class AsyncRedisBackend:
             if isinstance(result, CLIENT_ERRORS):
                 raise _failed(f"EVALSHA {name}", result) from result
         return results
+
+    async def _script_replies(self, calls: list[ScriptCall]) -> list[Any]:
+        """Scripts of several callers in one pipeline: each one's reply, or the
+        BackendError it failed with (the others are not affected)."""
+        await self._enter("EVALSHA (pipeline)")
+        try:
+            results = await self._pipeline(calls)
+        except CLIENT_ERRORS as exc:
+            raise _failed("EVALSHA (pipeline)", exc, writes=True) from exc
+        finally:
+            self._gate.leave()
+        replies: list[Any] = []
+        for (name, _, _), result in zip(calls, results, strict=True):
+            if isinstance(result, CLIENT_ERRORS):
+                error = _failed(f"EVALSHA {name}", result)
+                error.__cause__ = result
+                result = error
+            replies.append(result)
+        return replies
 
     async def _pipeline(self, calls: Sequence[ScriptCall]) -> list[Any]:
         async with self.client.pipeline(transaction=False) as pipe:

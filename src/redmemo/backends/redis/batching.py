@@ -1,17 +1,21 @@
-"""Auto-pipelining of reads: the GETs that concurrent tasks issue in one event-loop turn
-go to Redis as one MGET (per hash slot on a cluster, in one pipeline).
+"""Auto-pipelining: the GETs that concurrent tasks issue in one event-loop turn go to
+Redis as one MGET (per hash slot on a cluster, in one pipeline), their scripts as one
+pipeline.
 
 The first GET of a turn is sent at once, so a lone caller waits for nothing; the GETs
 that follow it in the same turn wait for the end of the turn and share one command. Two
 hundred tasks reading two hundred keys then cost a couple of round trips and one reply
-to parse, instead of two hundred. Only reads are merged: a read sent twice or merged
-changes nothing, a write would.
+to parse, instead of two hundred. Only reads are merged into one command: a read sent
+twice or merged changes nothing, a write would.
 
 The sync face has no turns; its threads combine instead (:class:`SyncGetBatch`): while one
 thread's GET is in flight, the GETs of other threads queue up, and when it returns, one
 of them sends all the queued keys as one MGET, then hands over to the next queue. A lone
 thread never waits for another; under many threads, one round trip and one parse serve
 dozens of reads, which is what the GIL makes scarce.
+
+Scripts (leases, stores) of one turn go as one pipeline too (:class:`AsyncScriptBatch`),
+each sent once; threads send theirs alone.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from ...errors import BackendError
 
-__all__ = ["AsyncGetBatch", "SyncGetBatch"]
+__all__ = ["AsyncGetBatch", "AsyncScriptBatch", "SyncGetBatch", "SyncScriptBatch"]
 
 Fetch = Callable[[Sequence[str]], Awaitable[list[bytes | None]]]
 SendOne = Callable[[str], Awaitable[bytes | None]]
@@ -170,3 +174,78 @@ class SyncGetBatch:
             for slot in batch[1:]:
                 slot.wake.release()
             self._hand_over()
+
+
+ScriptCall = tuple[str, Sequence[str], Sequence[object]]
+SendScripts = Callable[[list[ScriptCall]], Awaitable[list[object]]]
+
+
+class AsyncScriptBatch:
+    """The scripts (leases, stores, releases) that concurrent tasks of one event loop run
+    in the same turn go as one pipeline, each with its own reply or error; the first of
+    a turn is sent at once. A script is sent once either way: a pipeline is not a
+    transaction, and nothing in it is sent again."""
+
+    __slots__ = ("_open", "_send_all", "_sending", "_waiting")
+
+    def __init__(self, send_all: SendScripts) -> None:
+        # The backend's pipeline of scripts: a reply or an exception per call.
+        self._send_all = send_all
+        self._open = False
+        self._waiting: list[tuple[ScriptCall, asyncio.Future[object]]] = []
+        self._sending: set[asyncio.Task[None]] = set()
+
+    async def run(
+        self, call: ScriptCall, send_one: Callable[[ScriptCall], Awaitable[object]]
+    ) -> object:
+        if not self._open:
+            self._open = True
+            asyncio.get_running_loop().call_soon(self._flush)
+            return await send_one(call)
+        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        self._waiting.append((call, future))
+        return await future
+
+    def _flush(self) -> None:
+        self._open = False
+        # A caller cancelled before its script went out: it is not sent at all.
+        waiting = [(call, future) for call, future in self._waiting if not future.done()]
+        self._waiting = []
+        if waiting:
+            task = asyncio.get_running_loop().create_task(self._send(waiting))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def _send(self, waiting: list[tuple[ScriptCall, asyncio.Future[object]]]) -> None:
+        try:
+            replies = await self._send_all([call for call, _ in waiting])
+        except BackendError as exc:
+            for _, future in waiting:
+                if not future.done():
+                    error = BackendError(str(exc))
+                    error.__cause__ = exc.__cause__
+                    future.set_exception(error)
+            return
+        except BaseException:
+            for _, future in waiting:
+                future.cancel()
+            raise
+        for (_, future), reply in zip(waiting, replies, strict=True):
+            if future.done():
+                continue
+            if isinstance(reply, BaseException):
+                future.set_exception(reply)
+            else:
+                future.set_result(reply)
+
+
+class SyncScriptBatch:
+    """The sync twin: a thread's script is sent on its own (writes are not combined)."""
+
+    __slots__ = ()
+
+    def __init__(self, send_all: Callable[[list[ScriptCall]], list[object]]) -> None:
+        pass
+
+    def run(self, call: ScriptCall, send_one: Callable[[ScriptCall], object]) -> object:
+        return send_one(call)
