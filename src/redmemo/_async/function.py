@@ -18,7 +18,7 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 from .._compat import INTERRUPTS, AsyncCompat
 from ..backends._async.protocol import AsyncBackend
 from ..coordination.flights import Abandoned
-from ..coordination.leases import LeaseMode, LeaseStatus, Notice, new_token
+from ..coordination.leases import Lease, LeaseMode, LeaseStatus, Notice, new_token
 from ..coordination.near import Held
 from ..coordination.pending import PendingInvalidation
 from ..coordination.touches import Touches
@@ -56,6 +56,9 @@ T = TypeVar("T")
 S = TypeVar("S")
 
 logger = logging.getLogger("redmemo")
+
+# Misses in a row (read by GET) after which calls ask for the entry or the lease at once.
+_COLD_STREAK = 2
 
 # The entry keys this call chain (thread or task) is computing: a call that needs one of
 # them again would wait for itself.
@@ -104,6 +107,18 @@ class AsyncCachedFunction(Generic[P, T]):
         self._near = runtime.near if options.near else None
         self._far = runtime.near is not None and not options.near
         self._early = options.early
+        # Consecutive misses read by GET: from the second on, the next call asks for the
+        # entry or the lease in one script (lease.lua's "fill"), so that a run of misses
+        # costs two round trips each, not three. Only without indexes to register, near
+        # copies, recorded uses or wait=False, which need the GET path.
+        self._cold = 0
+        self._probes = (
+            self.design.fixed_indexes == []
+            and self._near is None
+            and not self._far
+            and self._touching is None
+            and options.wait
+        )
 
     # -- the public face ----------------------------------------------------------------
 
@@ -236,6 +251,8 @@ class AsyncCachedFunction(Generic[P, T]):
             if key in _COMPUTING.get():
                 return await self._fill(key, args, kwargs, None)  # raises: a call to itself
             return await self._join(key, flight, args, kwargs, None)
+        if self._cold >= _COLD_STREAK and self._probes:
+            return await self._probe(key, args, kwargs)
         reads = runtime.reads
         waiting = reads.lead(key)
         try:
@@ -255,6 +272,8 @@ class AsyncCachedFunction(Generic[P, T]):
             entry = self._codec.decode(raw, False)
             if entry is not None:
                 state = classify(entry, runtime.clock(), self.options.early)
+                if self._cold:
+                    self._cold = 0
                 if state is State.FRESH:
                     if self._own_hook is None and Hit in runtime.hooks.direct:
                         self._stats.add("hits")  # what the statistics hook alone would do
@@ -266,6 +285,8 @@ class AsyncCachedFunction(Generic[P, T]):
                     self._start(key, args, kwargs, refresh=True)
                     return entry.value  # type: ignore[no-any-return]
                 fallback = entry  # past ttl, kept only to fall back on if the fill fails
+        if self._cold < _COLD_STREAK:
+            self._cold += 1
         self._emit(Miss(self.stats_name, key, args, kwargs))
         if not self.options.wait:
             self._emit(Default(self.stats_name, key, args, kwargs))
@@ -335,7 +356,49 @@ class AsyncCachedFunction(Generic[P, T]):
         touched = self._touches.take() if self._touching is not None else ()
         return bound._replace(indexes=indexes, touched=touched)
 
-    async def _fill(self, key: str, args: Any, kwargs: Any, fallback: Entry | None) -> T:
+    async def _probe(self, key: str, args: Any, kwargs: Any) -> T:
+        """Ask for the entry or its lease in one script, without a GET first (after a
+        run of misses): an entry found is a hit (or a stale value served while one
+        refresh starts); a lease taken goes straight to the computation."""
+        if key in _COMPUTING.get():
+            return await self._fill(key, args, kwargs, None)  # raises: a call to itself
+        token = new_token()
+        options = self.options
+        try:
+            lease = await self._runtime.async_backend().lease(
+                key, token, options.lease_ms, LeaseMode.FILL, (), options.backend_ttl_ms
+            )
+        except BackendError as exc:
+            return await self._fail_open(exc, key, args, kwargs)
+        except INTERRUPTS:
+            # The lease may be ours already: give it back rather than let it run out.
+            await AsyncCompat.uncancelled(self._release_quietly(key, token))
+            raise
+        fallback = None
+        if lease.status is LeaseStatus.ENTRY:
+            entry = self._codec.decode(lease.entry, False)
+            now = self._runtime.clock()
+            if entry is not None and entry.expire_at > now:
+                self._cold = 0
+                if classify(entry, now, options.early) is State.STALE:
+                    self._emit(Stale(self.stats_name, key, args, kwargs, entry.value))
+                    self._start(key, args, kwargs, refresh=True)
+                else:
+                    self._emit(Hit(self.stats_name, key, args, kwargs, entry.value))
+                return entry.value  # type: ignore[no-any-return]
+            fallback = entry  # unreadable or past ttl: the fill replaces it
+        self._emit(Miss(self.stats_name, key, args, kwargs))
+        taken = (token, lease) if lease.status is LeaseStatus.ACQUIRED else None
+        return await self._fill(key, args, kwargs, fallback, taken)
+
+    async def _fill(
+        self,
+        key: str,
+        args: Any,
+        kwargs: Any,
+        fallback: Entry | None,
+        taken: tuple[bytes, Lease] | None = None,
+    ) -> T:
         """Compute a missing entry once per process: the first caller leads, others join."""
         computing = _COMPUTING.get()
         if key in computing:
@@ -346,10 +409,12 @@ class AsyncCachedFunction(Generic[P, T]):
         flights = self._runtime.flights
         flight, leader = flights.join(key)
         if not leader:
+            if taken is not None:  # another caller of this process leads: ours goes back
+                await self._release_quietly(key, taken[0])
             return await self._join(key, flight, args, kwargs, fallback)
         marker = _COMPUTING.set(computing | {key})
         try:
-            value = await self._fill_leased(key, args, kwargs, fallback)
+            value = await self._fill_leased(key, args, kwargs, fallback, taken)
         except BaseException as exc:
             # The function's own error is shared with those who joined; a cancellation
             # or interrupt is not theirs: they start over.
@@ -405,8 +470,16 @@ class AsyncCachedFunction(Generic[P, T]):
         finally:
             flights.land(key, flight)
 
-    async def _fill_leased(self, key: str, args: Any, kwargs: Any, fallback: Entry | None) -> T:
-        """Compute under the cross-process lease, or wait for whoever holds it."""
+    async def _fill_leased(
+        self,
+        key: str,
+        args: Any,
+        kwargs: Any,
+        fallback: Entry | None,
+        taken: tuple[bytes, Lease] | None = None,
+    ) -> T:
+        """Compute under the cross-process lease, or wait for whoever holds it.
+        ``taken``: the token and lease a probe already acquired."""
         runtime = self._runtime
         options = self.options
         try:
@@ -416,7 +489,7 @@ class AsyncCachedFunction(Generic[P, T]):
             logger.warning("redmemo: not caching %s: its tags failed", key, exc_info=True)
             return await self._compute_unleased(key, args, kwargs, fallback)
         backend = runtime.async_backend()
-        token = new_token()
+        token = new_token() if taken is None else taken[0]
         deadline = time.monotonic() + options.wait_timeout
         held_before = False
         waiting_since = 0.0  # when this caller began to wait for another's fill
@@ -426,10 +499,13 @@ class AsyncCachedFunction(Generic[P, T]):
         waiter = runtime.waiters.register(key)
         try:
             while True:
-                mode = LeaseMode.FORCE if force else LeaseMode.FILL
-                lease = await backend.lease(
-                    key, token, options.lease_ms, mode, indexes, options.backend_ttl_ms
-                )
+                if taken is not None:  # the probe's lease: ours already
+                    lease, taken = taken[1], None
+                else:
+                    mode = LeaseMode.FORCE if force else LeaseMode.FILL
+                    lease = await backend.lease(
+                        key, token, options.lease_ms, mode, indexes, options.backend_ttl_ms
+                    )
                 if lease.status is LeaseStatus.ENTRY:
                     entry = self._codec.decode(lease.entry, False)
                     if entry is not None and entry.expire_at > runtime.clock():

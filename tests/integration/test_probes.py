@@ -1,0 +1,119 @@
+"""Runs of misses: after two misses in a row, a call asks for the entry or its lease in
+one script instead of a GET first, so that each further miss costs two round trips.
+
+Behaviour on every backend and both faces (what such a call finds counts as what it
+is: a hit, a stale value that starts one refresh, a miss), and on Redis the commands a
+miss costs before and after the run began.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import redmemo
+from tests.support.functions import Clock
+
+from .test_invalidation import Counter
+
+
+def _misses_in_a_row(fn: Any, start: int = 100) -> None:
+    for x in range(start, start + 3):
+        fn(x)
+
+
+def test_a_call_after_a_run_of_misses_finds_an_entry_as_a_hit(
+    decorate: Callable[..., Any], make_cache: Callable[..., redmemo.Cache], backend: str
+) -> None:
+    shared: dict[str, Any] = {"namespace": "probe-" + uuid.uuid4().hex[:8]}
+    if backend == "memory":  # one store that two caches share, as two processes share Redis
+        shared["url"] = "memory://" + shared["namespace"]
+    fn = decorate(Counter(), cache=make_cache(**shared), ttl=60)
+    other = decorate(Counter(), cache=make_cache(**shared), ttl=60)
+    other(7)  # stored by another process
+    _misses_in_a_row(fn)
+    before = fn.wrapped.stats()
+    assert fn(7) == ((7,), 1)  # the other one's value, read by the lease request
+    after = fn.wrapped.stats()
+    assert after["hits"] == before["hits"] + 1
+    assert after["misses"] == before["misses"]
+    assert after["fills"] == before["fills"]
+
+
+def test_a_stale_entry_found_so_is_served_and_refreshed_once(
+    mode: str, make_cache: Callable[..., redmemo.Cache], loop: Any
+) -> None:
+    from tests.support.functions import Decorated
+
+    clock = Clock()
+    cache = make_cache(clock=clock)
+    body = Counter()
+    fn = Decorated(cache, mode, loop, body, ttl=600, refresh=10)
+    fn(7)
+    clock.advance(20)  # stale now
+    _misses_in_a_row(fn)
+    assert fn(7) == ((7,), 1)  # served stale...
+    deadline = time.monotonic() + 10
+    while fn.wrapped.stats()["refreshes"] < 1:  # ...and refreshed in the background
+        assert time.monotonic() < deadline, "no refresh"
+        if mode == "async":  # the refresh is a task of that loop
+            loop.run_until_complete(asyncio.sleep(0.01))
+        else:
+            time.sleep(0.01)
+    assert fn.wrapped.stats()["stale"] == 1
+    deadline = time.monotonic() + 10
+    while fn(7) != ((7,), 5):  # the refreshed value (calls 2-4 were the misses)
+        assert time.monotonic() < deadline, "the refreshed value never arrived"
+        time.sleep(0.01)
+
+
+def test_a_run_of_misses_keeps_computing_each_key_once(decorate: Callable[..., Any]) -> None:
+    body = Counter()
+    fn = decorate(body, ttl=60)
+    for x in range(20):
+        assert fn(x) == ((x,), x + 1)
+    for x in range(20):
+        assert fn(x) == ((x,), x + 1)  # all stored, whichever way they were read
+    assert body.calls == 20
+    stats = fn.wrapped.stats()
+    assert (stats["misses"], stats["hits"], stats["fills"]) == (20, 20, 20)
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_miss_after_a_run_of_misses_sends_no_get(
+    mode: str, redis_url: str, redis_server: Any, loop: Any
+) -> None:
+    from tests.support.functions import Decorated
+
+    with redmemo.Cache(redis_url, namespace="probe") as cache:
+        fn = Decorated(cache, mode, loop, Counter(), ttl=60)
+
+        def commands(x: int) -> dict[str, int]:
+            with redis_server.client() as client:
+                before = client.info("commandstats")
+                fn(x)
+                after = client.info("commandstats")
+            calls = {k: after[k]["calls"] - before.get(k, {"calls": 0})["calls"] for k in after}
+            calls["cmdstat_info"] -= 1
+            calls.pop("cmdstat_hello", None)  # a new connection's handshake
+            return {k.removeprefix("cmdstat_"): v for k, v in calls.items() if v}
+
+        first = commands(1)
+        commands(2)
+        later = [commands(x) for x in range(3, 6)]
+        hit = commands(1)
+        after_hit = commands(1)
+        if mode == "async":
+            loop.run_until_complete(cache.aclose())
+    # A GET, then the lease and the store scripts (each reads a key inside: get).
+    assert first == {"get": 3, "evalsha": 2, "time": 1, "set": 2, "del": 2}
+    for costs in later:  # no GET first: the lease script and the store script
+        assert costs == {"get": 2, "evalsha": 2, "time": 1, "set": 2, "del": 2}
+    assert hit == {"get": 1, "evalsha": 1}  # the lease request found the entry
+    assert after_hit == {"get": 1}  # and the run is over: a hit is one GET again
