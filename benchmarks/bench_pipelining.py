@@ -7,8 +7,8 @@ async function over 1 000 keys (all hits) for a fixed time, then (1 and 200 task
 new arguments every call (all misses: the leases and stores of one turn share a
 pipeline); calls per second for: redmemo (auto-pipelining on, the default), redmemo with
 ``?auto_pipeline=false``, a raw ``redis.asyncio`` client with a connection pool (GET +
-unpickle; for misses GET, then SET), and cashews' decorator on its Redis backend (hits,
-if installed). Ratios to the raw client, median of the runs, with the spread.
+unpickle; for misses GET, then SET), and the decorators of cashews and aiocache on
+their Redis backends (hits, if installed). Ratios to the raw client, median of the runs, with the spread.
 """
 
 from __future__ import annotations
@@ -88,6 +88,28 @@ async def _candidates(url: str) -> tuple[dict[str, Callable[[int], Awaitable[Any
             await item_cashews(x)
         candidates["cashews"] = item_cashews
         closers.append(cashews.close)
+    except ImportError:
+        pass
+    try:
+        from aiocache import RedisCache, cached
+        from aiocache.serializers import PickleSerializer
+
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+
+        @cached(
+            ttl=600,
+            cache=RedisCache,
+            endpoint="127.0.0.1",
+            port=port,
+            serializer=PickleSerializer(),
+            namespace="bp-aiocache",
+        )
+        async def item_aiocache(x: int) -> dict[str, Any]:
+            return VALUE
+
+        for x in range(KEYS):
+            await item_aiocache(x)
+        candidates["aiocache"] = item_aiocache
     except ImportError:
         pass
     return candidates, closers
