@@ -132,3 +132,19 @@ def report(title: str, result: Result) -> None:
     for name, value in result.medians.items():
         ratio = result.ratios[name]
         print(f"  {name:<40} {value * 1e6:9.1f} us   {ratio:5.3f}x {result.baseline}")
+
+
+def throughput_table(
+    title: str, runs: list[dict[tuple[int, str], float]], counts: tuple[int, ...], baseline: str
+) -> None:
+    """Calls per second by (callers, candidate), over runs: median [min, max], and the
+    ratio to ``baseline`` at the same number of callers, median [min, max]."""
+    for callers in counts:
+        print(f"\n{title}: {callers}")
+        for name in [n for c, n in runs[0] if c == callers]:
+            values = [r[(callers, name)] for r in runs]
+            ratios = [r[(callers, name)] / r[(callers, baseline)] for r in runs]
+            print(
+                f"  {name:<30} {statistics.median(values):9.0f}/s [{min(values):.0f}, {max(values):.0f}]"
+                f"  {statistics.median(ratios):5.2f}x [{min(ratios):.2f}, {max(ratios):.2f}]"
+            )

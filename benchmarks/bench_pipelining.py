@@ -25,11 +25,12 @@ from typing import Any
 import redis.asyncio
 
 import redmemo
-from benchmarks._harness import interleave_async
+from benchmarks._harness import interleave_async, throughput_table
 from tests.support.servers import start_redis
 
 VALUE = {"id": 1, "name": "x" * 40, "tags": list(range(20))}
 KEYS = 1000
+RAW = "raw redis.asyncio pool"
 
 
 async def _throughput(call: Callable[[int], Awaitable[Any]], tasks: int, seconds: float) -> float:
@@ -48,28 +49,35 @@ async def _throughput(call: Callable[[int], Awaitable[Any]], tasks: int, seconds
     return done / seconds
 
 
+def _on_and_off(
+    url: str, namespace: str, name: str
+) -> tuple[
+    redmemo.Cache, redmemo.Cache, Callable[[int], Awaitable[Any]], Callable[[int], Awaitable[Any]]
+]:
+    """Two caches, auto-pipelining on and off, each decorating the same function."""
+    on = redmemo.Cache(url, namespace=namespace)
+    off = redmemo.Cache(url + "?auto_pipeline=false", namespace=namespace + "-off")
+
+    async def item(x: int) -> dict[str, Any]:
+        return VALUE
+
+    return on, off, on(ttl=600, name=name)(item), off(ttl=600, name=name)(item)
+
+
 async def _candidates(url: str) -> tuple[dict[str, Callable[[int], Awaitable[Any]]], list[Any]]:
-    on = redmemo.Cache(url, namespace="bp")
-    off = redmemo.Cache(url + "?auto_pipeline=false", namespace="bp")
-
-    @on(ttl=600, name="item")
-    async def item_on(x: int) -> dict[str, Any]:
-        return VALUE
-
-    @off(ttl=600, name="item")
-    async def item_off(x: int) -> dict[str, Any]:
-        return VALUE
+    on, off, item_on, item_off = _on_and_off(url, "bp", "item")
 
     raw = redis.asyncio.Redis.from_url(url, max_connections=300)
 
     async def raw_hit(x: int) -> Any:
         return pickle.loads(await raw.get(f"bp-raw:{x}"))  # type: ignore[arg-type]
 
-    for x in range(KEYS):
+    for x in range(KEYS):  # every timed call a hit
         await item_on(x)
+        await item_off(x)
         await raw.set(f"bp-raw:{x}", pickle.dumps(VALUE))
     candidates: dict[str, Callable[[int], Awaitable[Any]]] = {
-        "raw redis.asyncio pool": raw_hit,
+        RAW: raw_hit,
         "redmemo": item_on,
         "redmemo auto_pipeline=false": item_off,
     }
@@ -134,17 +142,8 @@ def misses(url: str, seconds: float, run_id: int) -> dict[tuple[int, str], float
     one turn share a pipeline; raw: a GET that finds nothing, then a SET."""
 
     async def main() -> dict[tuple[int, str], float]:
-        on = redmemo.Cache(url, namespace=f"bm{run_id}")
-        off = redmemo.Cache(url + "?auto_pipeline=false", namespace=f"bmoff{run_id}")
+        on, off, item_on, item_off = _on_and_off(url, f"bm{run_id}", "item")
         fresh = itertools.count()
-
-        @on(ttl=600, name="item")
-        async def item_on(x: int) -> dict[str, Any]:
-            return VALUE
-
-        @off(ttl=600, name="item")
-        async def item_off(x: int) -> dict[str, Any]:
-            return VALUE
 
         raw = redis.asyncio.Redis.from_url(url, max_connections=300)
 
@@ -155,7 +154,7 @@ def misses(url: str, seconds: float, run_id: int) -> dict[tuple[int, str], float
             return VALUE
 
         candidates: dict[str, Callable[[int], Awaitable[Any]]] = {
-            "raw redis.asyncio pool": raw_miss,
+            RAW: raw_miss,
             "redmemo": lambda x: item_on(next(fresh)),
             "redmemo auto_pipeline=false": lambda x: item_off(next(fresh)),
         }
@@ -173,16 +172,7 @@ def misses(url: str, seconds: float, run_id: int) -> dict[tuple[int, str], float
 
 def single_caller(url: str, rounds: int) -> dict[str, float]:
     """One caller's hit latency, interleaved: auto-pipelining on and off, and raw."""
-    on = redmemo.Cache(url, namespace="bp1")
-    off = redmemo.Cache(url + "?auto_pipeline=false", namespace="bp1")
-
-    @on(ttl=600, name="one")
-    async def one_on(x: int) -> dict[str, Any]:
-        return VALUE
-
-    @off(ttl=600, name="one")
-    async def one_off(x: int) -> dict[str, Any]:
-        return VALUE
+    _, _, one_on, one_off = _on_and_off(url, "bp1", "one")
 
     raw: list[Any] = []
 
@@ -221,21 +211,8 @@ def main(argv: list[str] | None = None) -> None:
             f"  {name:<12} {statistics.median(values):5.3f}x [{min(values):.3f}, {max(values):.3f}]"
         )
     print(f"calls per second, median of {args.runs} runs [min, max]; ratio to the raw client")
-    _table("hits", runs, (1, 8, 32, 200))
-    _table("misses (new arguments every call)", missed, (1, 200))
-
-
-def _table(title: str, runs: list[dict[tuple[int, str], float]], counts: tuple[int, ...]) -> None:
-    for tasks in counts:
-        print(f"\n{title}, {tasks} tasks")
-        names = [name for t, name in runs[0] if t == tasks]
-        for name in names:
-            values = [r[(tasks, name)] for r in runs]
-            ratios = [r[(tasks, name)] / r[(tasks, "raw redis.asyncio pool")] for r in runs]
-            print(
-                f"  {name:<30} {statistics.median(values):9.0f}/s [{min(values):.0f}, {max(values):.0f}]"
-                f"  {statistics.median(ratios):5.2f}x [{min(ratios):.2f}, {max(ratios):.2f}]"
-            )
+    throughput_table("hits, tasks", runs, (1, 8, 32, 200), RAW)
+    throughput_table("misses (new arguments every call), tasks", missed, (1, 200), RAW)
 
 
 if __name__ == "__main__":

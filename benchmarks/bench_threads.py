@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import pickle
-import statistics
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from typing import Any
 import redis
 
 import redmemo
+from benchmarks._harness import throughput_table
 from benchmarks.bench_peers import body, sync_peers
 from tests.support.servers import start_redis
 
@@ -105,15 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         server.stop()
     print(f"calls per second, median of {args.runs} runs [min, max]; ratio to the raw client")
-    for threads in THREADS:
-        print(f"\n{threads} threads")
-        for name in [n for t, n in runs[0] if t == threads]:
-            values = [r[(threads, name)] for r in runs]
-            ratios = [r[(threads, name)] / r[(threads, RAW)] for r in runs]
-            print(
-                f"  {name:<28} {statistics.median(values):9.0f}/s [{min(values):.0f}, {max(values):.0f}]"
-                f"  {statistics.median(ratios):5.2f}x [{min(ratios):.2f}, {max(ratios):.2f}]"
-            )
+    throughput_table("threads", runs, THREADS, RAW)
 
 
 if __name__ == "__main__":

@@ -251,22 +251,28 @@ class AsyncCachedFunction(Generic[P, T]):
             if key in _COMPUTING.get():
                 return await self._fill(key, args, kwargs, None)  # raises: a call to itself
             return await self._join(key, flight, args, kwargs, None)
+        taken: tuple[bytes, Lease] | None = None  # the lease a probe took
         if self._cold >= _COLD_STREAK and self._probes:
-            return await self._probe(key, args, kwargs)
-        reads = runtime.reads
-        waiting = reads.lead(key)
-        try:
-            if waiting is None:  # a read of this key is in flight: take its answer
-                raw = await self._read_shared(key)
-            else:
-                raw = await self._read(key)
-                reads.finish(key, waiting, raw)
-        except BaseException as exc:
-            if waiting is not None:
-                reads.finish(key, waiting, error=exc if isinstance(exc, Exception) else Abandoned())
-            if isinstance(exc, BackendError):
+            try:
+                raw, taken = await self._probe(key)
+            except BackendError as exc:
                 return await self._fail_open(exc, key, args, kwargs)
-            raise
+        else:
+            reads = runtime.reads
+            waiting = reads.lead(key)
+            try:
+                if waiting is None:  # a read of this key is in flight: take its answer
+                    raw = await self._read_shared(key)
+                else:
+                    raw = await self._read(key)
+                    reads.finish(key, waiting, raw)
+            except BaseException as exc:
+                if waiting is not None:
+                    error = exc if isinstance(exc, Exception) else Abandoned()
+                    reads.finish(key, waiting, error=error)
+                if isinstance(exc, BackendError):
+                    return await self._fail_open(exc, key, args, kwargs)
+                raise
         fallback = None
         if raw is not None:
             entry = self._codec.decode(raw, False)
@@ -292,7 +298,7 @@ class AsyncCachedFunction(Generic[P, T]):
             self._emit(Default(self.stats_name, key, args, kwargs))
             self._start(key, args, kwargs, refresh=False)
             return self.options.default  # type: ignore[no-any-return]
-        return await self._fill(key, args, kwargs, fallback)
+        return await self._fill(key, args, kwargs, fallback, taken)
 
     async def _read_shared(self, key: str) -> bytes | None:
         """The answer of the read of ``key`` in flight (or our own, if it just ended)."""
@@ -356,40 +362,22 @@ class AsyncCachedFunction(Generic[P, T]):
         touched = self._touches.take() if self._touching is not None else ()
         return bound._replace(indexes=indexes, touched=touched)
 
-    async def _probe(self, key: str, args: Any, kwargs: Any) -> T:
-        """Ask for the entry or its lease in one script, without a GET first (after a
-        run of misses): an entry found is a hit (or a stale value served while one
-        refresh starts); a lease taken goes straight to the computation."""
-        if key in _COMPUTING.get():
-            return await self._fill(key, args, kwargs, None)  # raises: a call to itself
+    async def _probe(self, key: str) -> tuple[bytes | None, tuple[bytes, Lease] | None]:
+        """The entry, or else its lease, asked for in one script without a GET first
+        (after a run of misses): the entry's bytes, and the token and lease if taken."""
         token = new_token()
         options = self.options
         try:
             lease = await self._runtime.async_backend().lease(
                 key, token, options.lease_ms, LeaseMode.FILL, (), options.backend_ttl_ms
             )
-        except BackendError as exc:
-            return await self._fail_open(exc, key, args, kwargs)
         except INTERRUPTS:
             # The lease may be ours already: give it back rather than let it run out.
             await AsyncCompat.uncancelled(self._release_quietly(key, token))
             raise
-        fallback = None
         if lease.status is LeaseStatus.ENTRY:
-            entry = self._codec.decode(lease.entry, False)
-            now = self._runtime.clock()
-            if entry is not None and entry.expire_at > now:
-                self._cold = 0
-                if classify(entry, now, options.early) is State.STALE:
-                    self._emit(Stale(self.stats_name, key, args, kwargs, entry.value))
-                    self._start(key, args, kwargs, refresh=True)
-                else:
-                    self._emit(Hit(self.stats_name, key, args, kwargs, entry.value))
-                return entry.value  # type: ignore[no-any-return]
-            fallback = entry  # unreadable or past ttl: the fill replaces it
-        self._emit(Miss(self.stats_name, key, args, kwargs))
-        taken = (token, lease) if lease.status is LeaseStatus.ACQUIRED else None
-        return await self._fill(key, args, kwargs, fallback, taken)
+            return lease.entry, None
+        return None, (token, lease) if lease.status is LeaseStatus.ACQUIRED else None
 
     async def _fill(
         self,
