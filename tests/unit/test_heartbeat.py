@@ -35,3 +35,20 @@ def test_many_short_computations_leave_no_bookkeeping_behind() -> None:
     assert len(beat) == 1
     assert len(beat._heap) < 100  # not one item per finished computation until it is due
     beat.stop(keeper)
+
+
+def test_computations_in_a_row_do_not_wake_the_thread_each() -> None:
+    beat = Heartbeat(lambda key, token, lease_ms: True)
+    notified: list[int] = []
+    notify = beat._cond.notify
+
+    def counting(n: int = 1) -> None:
+        notified.append(n)
+        notify(n)
+
+    beat._cond.notify = counting  # type: ignore[method-assign]
+    for i in range(50):
+        beat.stop(beat.start(f"k{i}", b"t", 600_000))  # each due in 5 minutes
+        time.sleep(0.002)  # the thread's turn: it must have no reason to run
+    # The first start begins the thread; none due before it wakes needs telling.
+    assert len(notified) <= 1

@@ -71,14 +71,19 @@ class Heartbeat:
         while True:
             with self._cond:
                 while True:
-                    while self._heap and self._heap[0][1] not in self._running:
-                        heapq.heappop(self._heap)
-                    if self._heap and self._heap[0][0] <= time.monotonic():
-                        _, handle = heapq.heappop(self._heap)
-                        key, token, lease_ms = self._running[handle]
+                    heap = self._heap  # stop() may replace it while we wait
+                    if heap and heap[0][0] <= time.monotonic():
+                        _, handle = heapq.heappop(heap)
+                        running = self._running.get(handle)
+                        if running is None:
+                            continue  # finished meanwhile
+                        key, token, lease_ms = running
                         break
-                    self._wake_at = self._heap[0][0] if self._heap else math.inf
-                    timeout = self._wake_at - time.monotonic() if self._heap else None
+                    # A finished computation's item stays until it is due (stop() bounds
+                    # them): dropped early, the heap would empty after every computation
+                    # and each next start() would have to wake this thread.
+                    self._wake_at = heap[0][0] if heap else math.inf
+                    timeout = self._wake_at - time.monotonic() if heap else None
                     self._cond.wait(timeout)
                     self._wake_at = -math.inf  # awake: it reads the heap before sleeping
             try:
