@@ -28,9 +28,10 @@ from ...core.policies import BoundSpec, BoundsSeen
 from ...errors import BackendError, NotACounterError
 from ..memory import MARKER_MS
 from ..redis.batching import AsyncGetBatch, AsyncScriptBatch
-from ..redis.clients import CLIENT_ERRORS
+from ..redis.clients import CLIENT_ERRORS, AsyncSharedPool
 from ..redis.listener import FillListener
 from ..redis.scripts import SCRIPTS
+from .lane import AsyncLane
 
 __all__ = ["AsyncRedisBackend"]
 
@@ -112,6 +113,15 @@ class AsyncRedisBackend:
         # GETs of concurrent tasks in one loop turn share one MGET (redis/batching.py).
         self._batch = AsyncGetBatch(self.get_many) if auto_pipeline else None
         self._script_batch = AsyncScriptBatch(self._script_replies) if auto_pipeline else None
+        # Single commands skip redis-py's per-command pool work (_async/lane.py), on the
+        # clients built with a pool that lends kept connections back (not cluster or
+        # sentinel clients).
+        pool = getattr(client, "connection_pool", None)
+        self._lane = (
+            AsyncLane(pool, client.response_callbacks)
+            if isinstance(pool, AsyncSharedPool)
+            else None
+        )
 
     # -- sending commands ----------------------------------------------------------------
 
@@ -125,6 +135,9 @@ class AsyncRedisBackend:
         if not gate.try_enter():
             await self._enter(command)
         try:
+            lane = self._lane
+            if lane is not None:
+                return await lane.send(command, args, not repeatable)
             return await self.client.execute_command(command, *args)
         except CLIENT_ERRORS as exc:
             return await self._send_again(command, args, exc, repeatable)
@@ -648,6 +661,8 @@ class AsyncRedisBackend:
         return False
 
     async def close(self) -> None:
+        if self._lane is not None:
+            self._lane.drop()
         await self.client.aclose()
         if self.reader is not None:
             await self.reader.aclose()

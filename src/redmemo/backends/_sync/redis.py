@@ -29,9 +29,10 @@ from ...core.policies import BoundSpec, BoundsSeen
 from ...errors import BackendError, NotACounterError
 from ..memory import MARKER_MS
 from ..redis.batching import SyncGetBatch, SyncScriptBatch
-from ..redis.clients import CLIENT_ERRORS
+from ..redis.clients import CLIENT_ERRORS, SyncSharedPool
 from ..redis.listener import FillListener
 from ..redis.scripts import SCRIPTS
+from .lane import SyncLane
 
 __all__ = ["SyncRedisBackend"]
 
@@ -113,6 +114,15 @@ class SyncRedisBackend:
         # GETs of concurrent tasks in one loop turn share one MGET (redis/batching.py).
         self._batch = SyncGetBatch(self.get_many) if auto_pipeline else None
         self._script_batch = SyncScriptBatch(self._script_replies) if auto_pipeline else None
+        # Single commands skip redis-py's per-command pool work (_sync/lane.py), on the
+        # clients built with a pool that lends kept connections back (not cluster or
+        # sentinel clients).
+        pool = getattr(client, "connection_pool", None)
+        self._lane = (
+            SyncLane(pool, client.response_callbacks)
+            if isinstance(pool, SyncSharedPool)
+            else None
+        )
 
     # -- sending commands ----------------------------------------------------------------
 
@@ -126,6 +136,9 @@ class SyncRedisBackend:
         if not gate.try_enter():
             self._enter(command)
         try:
+            lane = self._lane
+            if lane is not None:
+                return lane.send(command, args, not repeatable)
             return self.client.execute_command(command, *args)
         except CLIENT_ERRORS as exc:
             return self._send_again(command, args, exc, repeatable)
@@ -649,6 +662,8 @@ class SyncRedisBackend:
         return False
 
     def close(self) -> None:
+        if self._lane is not None:
+            self._lane.drop()
         self.client.close()
         if self.reader is not None:
             self.reader.close()

@@ -35,6 +35,8 @@ from ...config import BackendSettings
 
 __all__ = [
     "CLIENT_ERRORS",
+    "AsyncSharedPool",
+    "SyncSharedPool",
     "DEFAULTS",
     "LazyCluster",
     "abandon",
@@ -90,6 +92,37 @@ def _split(settings: Mapping[str, Any]) -> tuple[dict[str, Any], int, float, boo
     return kwargs, max_connections, pool_timeout, ssl, path
 
 
+class SyncSharedPool(redis.ConnectionPool):
+    """redis-py's pool, which, when it runs out, takes back a connection the backend's
+    lane keeps (``_sync/lane.py``): kept connections never starve pipelines and scans."""
+
+    spare: Callable[[], Any] | None = None
+
+    def make_connection(self) -> Any:
+        try:
+            return super().make_connection()
+        except redis.exceptions.MaxConnectionsError:
+            kept = self.spare() if self.spare is not None else None
+            if kept is None:
+                raise
+            return kept  # still counted as in use: get_connection hands it on
+
+
+class AsyncSharedPool(redis.asyncio.ConnectionPool):
+    """The same for asyncio (``_async/lane.py``)."""
+
+    spare: Callable[[], Any] | None = None
+
+    def get_available_connection(self) -> Any:
+        try:
+            return super().get_available_connection()  # type: ignore[no-untyped-call]
+        except redis.exceptions.MaxConnectionsError:
+            kept = self.spare() if self.spare is not None else None
+            if kept is None:
+                raise
+            return kept  # still in _in_use_connections
+
+
 def sync_client(settings: Mapping[str, Any]) -> redis.Redis:
     kwargs, size, _, ssl, path = _split(settings)
     kind: Any = redis.connection.Connection
@@ -98,7 +131,7 @@ def sync_client(settings: Mapping[str, Any]) -> redis.Redis:
     elif ssl:
         kind = redis.connection.SSLConnection
     kwargs.setdefault("retry", redis.retry.Retry(redis.backoff.NoBackoff(), 0))
-    pool = redis.ConnectionPool(max_connections=size, connection_class=kind, **kwargs)
+    pool = SyncSharedPool(max_connections=size, connection_class=kind, **kwargs)
     client = redis.Redis(connection_pool=pool)
     client.auto_close_connection_pool = True  # the pool is the client's alone: close both
     return client
@@ -112,7 +145,7 @@ def async_client(settings: Mapping[str, Any]) -> redis.asyncio.Redis:
     elif ssl:
         kind = redis.asyncio.connection.SSLConnection
     kwargs.setdefault("retry", redis.asyncio.retry.Retry(redis.backoff.NoBackoff(), 0))
-    pool = redis.asyncio.ConnectionPool(max_connections=size, connection_class=kind, **kwargs)
+    pool = AsyncSharedPool(max_connections=size, connection_class=kind, **kwargs)
     client = redis.asyncio.Redis(connection_pool=pool)
     client.auto_close_connection_pool = True
     return client

@@ -1,0 +1,77 @@
+"""Single commands on connections the backend keeps between calls.
+
+redis-py's ``execute_command`` takes a connection from its pool and gives it back around
+every command, with locks, checks and metrics records on both sides: on a miss (two
+scripts) or a hit (one GET) that work cost as much as a third of the call. The lane keeps
+the connections it used in a list of its own (``list.pop``/``append`` need no lock) and
+takes one from the pool only when the list is empty, so a command costs what the
+connection's own send and read cost.
+
+The kept connections stay the pool's (counted as in use, closed with it): when the pool
+runs out, it takes one back from the lane (``clients.AsyncSharedPool``), so the pool's size
+still bounds the connections. A connection that failed under a command is closed first
+(redis-py closes it too; its stream may hold a late reply) and opens again on next use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from redis.exceptions import ConnectionError, ResponseError, TimeoutError
+
+__all__ = ["AsyncLane"]
+
+
+class AsyncLane:
+    def __init__(self, pool: Any, callbacks: Mapping[str, Callable[..., Any]]) -> None:
+        self._pool = pool
+        self._idle: list[Any] = []
+        self._callbacks = callbacks  # the client's reply parsers, as execute_command uses
+        pool.spare = self.spare
+
+    def spare(self) -> Any | None:
+        """A kept connection, for the pool that ran out (None: none idle)."""
+        try:
+            return self._idle.pop()
+        except IndexError:
+            return None
+
+    async def send(self, command: str, args: Sequence[Any], check: bool = False) -> Any:
+        """``command`` and its reply. ``check``: first make sure a kept connection has
+        nothing to read (a server that closed it, since): for a write, which must not
+        fail on a connection known dead, being sent at most once."""
+        idle = self._idle
+        try:
+            connection = idle.pop()
+        except IndexError:
+            connection = await self._pool.get_connection()
+        else:
+            if check and connection.is_connected and await self._dirty(connection):
+                await connection.disconnect()  # opened again by the send
+        try:
+            await connection.send_command(command, *args)
+            reply = await connection.read_response()
+        except ResponseError:
+            idle.append(connection)  # an error reply, read whole: the connection is sound
+            raise
+        except BaseException:
+            await connection.disconnect(nowait=True)
+            idle.append(connection)
+            raise
+        idle.append(connection)
+        callback = self._callbacks.get(command)
+        return reply if callback is None else callback(reply)
+
+    @staticmethod
+    async def _dirty(connection: Any) -> bool:
+        """Whether a kept connection has something to read: the server closed it, or it
+        holds bytes nobody asked for."""
+        try:
+            return bool(await connection.can_read())
+        except (ConnectionError, TimeoutError, OSError):  # closed: redis-py says so
+            return True
+
+    def drop(self) -> None:
+        """Forget the kept connections (the pool, closing, closes them)."""
+        self._idle = []

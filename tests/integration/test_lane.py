@@ -1,0 +1,140 @@
+"""Single commands on kept connections (backends/_async/lane.py): fewer trips to
+redis-py's pool, the pool's bound kept, and nothing sent on a connection known dead."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import redmemo
+from tests.support.proxy import Proxy
+from tests.support.servers import RedisServer
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def proxy(redis_server: RedisServer, redis_url: str) -> Iterator[Proxy]:
+    p = Proxy(redis_server.port)
+    yield p
+    p.close()
+
+
+def _runner(mode: str, loop: asyncio.AbstractEventLoop) -> Callable[..., Any]:
+    """Call a cache's method in the mode under test (async: always on the same loop, so
+    on the same pool)."""
+
+    def run(target: Any, name: str, *args: Any) -> Any:
+        if mode == "sync":
+            return getattr(target, name)(*args)
+        return loop.run_until_complete(getattr(target, "a" + name)(*args))
+
+    return run
+
+
+def _pool(cache: redmemo.Cache, mode: str, loop: asyncio.AbstractEventLoop) -> Any:
+    """The redis-py pool under the cache's backend (async: the loop's)."""
+    runtime = cache._runtime
+    if mode == "sync":
+        backend: Any = runtime.sync_backend()
+    else:
+
+        async def current() -> Any:
+            return runtime.async_backend()
+
+        backend = loop.run_until_complete(current())
+    while hasattr(backend, "inner"):
+        backend = backend.inner
+    return backend.client.connection_pool
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_commands_in_a_row_take_a_connection_from_the_pool_once(
+    mode: str, redis_url: str, loop: asyncio.AbstractEventLoop
+) -> None:
+    cache = redmemo.Cache(redis_url, namespace=f"lane-{mode}")
+    run = _runner(mode, loop)
+    run(cache, "set", "warm", 1)  # the pool exists now
+    pool = _pool(cache, mode, loop)
+    taken: list[int] = []
+    get_connection = pool.get_connection
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        taken.append(1)
+        return get_connection(*args, **kwargs)
+
+    pool.get_connection = counting
+    for i in range(100):
+        run(cache, "set", f"k{i}", i)
+    assert [run(cache, "get", f"k{i}") for i in range(100)] == list(range(100))
+    assert len(taken) <= 1  # 200 commands, one connection taken (at most) and kept
+    if mode == "async":
+        loop.run_until_complete(cache.aclose())
+    cache.close()
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_pool_that_ran_out_takes_back_the_kept_connection(
+    mode: str, redis_url: str, loop: asyncio.AbstractEventLoop
+) -> None:
+    cache = redmemo.Cache(redis_url + "?max_connections=1", namespace=f"lane-out-{mode}")
+    run = _runner(mode, loop)
+    calls: list[int] = []
+
+    if mode == "sync":
+
+        @cache(ttl=60)
+        def load(x: int) -> int:
+            calls.append(x)
+            return x * 2
+
+    else:
+
+        @cache(ttl=60)
+        async def load(x: int) -> int:
+            calls.append(x)
+            return x * 2
+
+    def call(x: int) -> int:
+        if mode == "sync":
+            return load(x)  # type: ignore[return-value]
+        return loop.run_until_complete(load(x))  # type: ignore[arg-type]
+
+    assert call(1) == 2  # the lane now keeps the pool's only connection
+    # A SCAN and a pipeline of deletions need a connection of the pool's own.
+    if mode == "sync":
+        assert load.invalidate_all() == 1
+    else:
+        assert loop.run_until_complete(load.invalidate_all()) == 1  # type: ignore[arg-type]
+    assert call(1) == 2
+    assert calls == [1, 1]  # invalidated, so computed again
+    assert run(cache, "get", "nothing") is None  # and the lane carries on
+    if mode == "async":
+        loop.run_until_complete(cache.aclose())
+    cache.close()
+
+
+@pytest.mark.chaos
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_write_is_not_sent_on_a_kept_connection_the_server_closed(
+    mode: str, proxy: Proxy, redis_server: RedisServer, loop: asyncio.AbstractEventLoop
+) -> None:
+    cache = redmemo.Cache(proxy.url, namespace=f"lane-cut-{mode}")
+    run = _runner(mode, loop)
+    run(cache, "set", "a", 1)
+    proxy.cut()  # the kept connection is closed from the far side
+    if mode == "async":
+        # As in a running service, the loop gets to see the close before the next call.
+        loop.run_until_complete(asyncio.sleep(0.1))
+    # A write is sent at most once, so it must not go out on the dead connection and
+    # fail there ("may or may not have taken effect"): a fresh one carries it.
+    run(cache, "set", "b", 2)
+    with redis_server.client() as direct:
+        assert direct.get(cache.full_key("b")) is not None
+    assert run(cache, "get", "b") == 2
+    if mode == "async":
+        loop.run_until_complete(cache.aclose())
+    cache.close()
