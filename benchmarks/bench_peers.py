@@ -11,7 +11,8 @@ installed (``pip install -e .[bench]``); they are never dependencies of redmemo.
 - hit: a decorated function returning a ~1 KB dict, its entry in Redis; baseline a raw
   GET + ``pickle.loads``.
 - miss: each call with new arguments (uncontended); baseline a raw GET that finds
-  nothing, then SET of the pickled value with a TTL.
+  nothing, then SET of the pickled value with a TTL. redmemo with its lease (the
+  default) and with ``lease=False``.
 - stale call: the first call after ``refresh``, which serves the value and starts one
   background refresh, in a sustained loop (blocks of 50 calls on 50 stale keys, the
   refreshes left running while the block is timed), against a block of 50 hits.
@@ -213,6 +214,7 @@ def misses(url: str, port: int, runs: Runs, run: int) -> None:
     sync: dict[str, Callable[[], object]] = {"raw GET + SET": raw}
     functions: dict[str, SyncFn] = {
         "redmemo": cache(ttl=TTL, name="plain")(body),
+        "redmemo, lease=False": cache(ttl=TTL, name="free", lease=False)(body),
         "redmemo, one tag": cache(ttl=TTL, name="tagged", tags=["users"])(body),
         **sync_peers(url, port, f"miss{run}"),
     }
@@ -231,6 +233,7 @@ def misses(url: str, port: int, runs: Runs, run: int) -> None:
     asy: dict[str, Callable[[], Awaitable[object]]] = {"raw GET + SET": araw}
     afunctions: dict[str, AsyncFn] = {
         "redmemo": cache(ttl=TTL, name="aplain")(abody),
+        "redmemo, lease=False": cache(ttl=TTL, name="afree", lease=False)(abody),
         "redmemo, one tag": cache(ttl=TTL, name="atagged", tags=["users"])(abody),
         **async_peers(url, port, f"miss{run}"),
     }

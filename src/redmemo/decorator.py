@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import weakref
 from collections.abc import Callable, Coroutine, Iterable
-from typing import Any, ParamSpec, Protocol, TypeVar, overload
+from typing import Any, Literal, ParamSpec, Protocol, TypeVar, overload
 
 from ._async.batch import AsyncBatchFunction
 from ._async.function import AsyncCachedFunction
@@ -71,7 +71,7 @@ class DecoratorMixin:
         refresh: Duration | None = None,
         stale_if_error: Duration | None = None,
         early: bool | float = False,
-        lease: Duration | None = None,
+        lease: Duration | Literal[False] | None = None,
         wait_timeout: Duration | None = None,
         wait: bool = True,
         default: Any = None,
@@ -100,7 +100,9 @@ class DecoratorMixin:
         ``refresh``: past this age, serve the value but recompute it once in the
         background. ``early``: refresh hot keys probabilistically before ``refresh``.
         ``stale_if_error``: when recomputing fails, serve the last value this much longer.
-        ``lease``: how long one computation may hold a key before others take over.
+        ``lease``: how long one computation may hold a key before others take over;
+        ``lease=False``: none (a miss is a GET and a SET; no waiting for, or fencing of,
+        other processes' computations: see the guide).
         ``wait_timeout``: how long callers wait for another's computation (default: lease).
         ``wait=False``: a miss returns ``default`` at once and fills in the background.
         ``skip``: bypass the cache (a bool, or a callable on the bound arguments).
@@ -157,6 +159,8 @@ class DecoratorMixin:
         for refused in ("depends_on", "wait", "default", "early"):
             if refused in options:
                 raise ConfigurationError(f"multi_cached does not take {refused}=")
+        if options.get("lease") is False:
+            raise ConfigurationError("multi_cached does not take lease=False")
 
         def decorate(fn: Callable[..., Any]) -> Any:
             if param not in inspect.signature(fn).parameters:

@@ -34,6 +34,13 @@ def _seconds(name: str) -> Check:
     return lambda value: to_seconds_or_none(value, name=name)
 
 
+def _lease(value: Any) -> float | bool | None:
+    """A duration, or False: no lease at all (see Options.leased)."""
+    if value is False:
+        return False
+    return to_seconds_or_none(value, name="lease")
+
+
 def _bool(name: str) -> Check:
     def check(value: Any) -> bool:
         if not isinstance(value, bool):
@@ -128,8 +135,8 @@ class Options:
     # Refresh hot keys early (XFetch); stored as its beta (True: 1.0, False: 0).
     early: float = _option(False, _early, node=True)
     # How long one computation may hold a key before others take over (rediscache's
-    # `retry`); default: refresh, else 30 s.
-    lease: float = _option(None, _seconds("lease"), node=True)
+    # `retry`); default: refresh, else 30 s. False: no lease (see `leased`).
+    lease: float = _option(None, _lease, node=True)
     # How long callers wait for another's computation; default: the lease.
     wait_timeout: float = _option(None, _seconds("wait_timeout"), node=True)
     # False: a miss returns `default` at once and fills in the background.
@@ -174,6 +181,10 @@ class Options:
     )
     # The node-defaultable options the decorator gave itself (a node's Meta gives the rest).
     explicit: frozenset[str] = field(default=frozenset(), metadata={"internal": True})
+    # lease=False: a miss is a GET, the call and a SET, with no lease across processes:
+    # no waiting for another process's computation, and no fence against an
+    # invalidation that lands while the call runs (documented in the guide).
+    leased: bool = field(default=True, metadata={"internal": True})
 
     @classmethod
     def build(cls, raw: Mapping[str, Any], cache_ttl: float | None = None) -> Options:
@@ -195,6 +206,7 @@ class Options:
                 f"refresh ({refresh:g}s) must be shorter than ttl ({ttl:g}s): after refresh "
                 "a value is recomputed in the background, after ttl it is never served"
             )
+        leased = values["lease"] is not False
         values["lease"] = values["lease"] or refresh or DEFAULT_LEASE
         values["wait_timeout"] = values["wait_timeout"] or values["lease"]
         if values["key"] is not None and values["node"] is not None:
@@ -204,7 +216,7 @@ class Options:
             for name in NODE_DEFAULTS
             if raw.get(name) is not None and raw.get(name) is not False
         )
-        return cls(**values, explicit=explicit)
+        return cls(**values, explicit=explicit, leased=leased)
 
     @property
     def beta(self) -> float:

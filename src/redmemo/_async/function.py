@@ -118,6 +118,7 @@ class AsyncCachedFunction(Generic[P, T]):
             and not self._far
             and self._touching is None
             and options.wait
+            and options.leased
         )
 
     # -- the public face ----------------------------------------------------------------
@@ -177,6 +178,9 @@ class AsyncCachedFunction(Generic[P, T]):
     async def refresh(self, *args: P.args, **kwargs: P.kwargs) -> T:
         """Compute this call now, store the result (pre-empting any running fill), return it."""
         key = self.keys.key(args, kwargs)
+        if not self.options.leased:
+            self._emit(Refresh(self.stats_name, key, args, kwargs))
+            return await self._compute_free(key, args, kwargs, None)
         backend = self._runtime.async_backend()
         token = new_token()
         indexes = self._early_indexes(args, kwargs)
@@ -402,7 +406,10 @@ class AsyncCachedFunction(Generic[P, T]):
             return await self._join(key, flight, args, kwargs, fallback)
         marker = _COMPUTING.set(computing | {key})
         try:
-            value = await self._fill_leased(key, args, kwargs, fallback, taken)
+            if self.options.leased:
+                value = await self._fill_leased(key, args, kwargs, fallback, taken)
+            else:
+                value = await self._compute_free(key, args, kwargs, fallback)
         except BaseException as exc:
             # The function's own error is shared with those who joined; a cancellation
             # or interrupt is not theirs: they start over.
@@ -594,6 +601,26 @@ class AsyncCachedFunction(Generic[P, T]):
                 self._emit(Overtaken(self.stats_name, key, args, kwargs))
         return value
 
+    async def _compute_free(self, key: str, args: Any, kwargs: Any, fallback: Entry | None) -> T:
+        """lease=False: run the function and SET its result, no lease taken or checked."""
+        started = time.monotonic()
+        try:
+            value = await self.function(*args, **kwargs)
+        except Exception as exc:
+            self._emit(Failure(self.stats_name, key, args, kwargs, exc))
+            return self._fallback_or_raise(exc, fallback)
+        elapsed = time.monotonic() - started
+        data = self._encode(key, value, elapsed, args, kwargs)
+        if data is None:
+            return value
+        try:
+            await self._runtime.async_backend().set(key, data, self.options.backend_ttl_ms)
+        except BackendError as exc:
+            self._report(exc, key)
+        else:
+            self._emit(Fill(self.stats_name, key, args, kwargs, elapsed))
+        return value
+
     async def _compute_unleased(
         self, key: str, args: Any, kwargs: Any, fallback: Entry | None
     ) -> T:
@@ -622,7 +649,7 @@ class AsyncCachedFunction(Generic[P, T]):
         # this job's (a thread of the pool starts with an empty one anyway).
         _COMPUTING.set(frozenset())
         try:
-            if refresh:
+            if refresh and self.options.leased:
                 # Across processes, only the one that takes the lease refreshes.
                 backend = self._runtime.async_backend()
                 token = new_token()
@@ -643,6 +670,8 @@ class AsyncCachedFunction(Generic[P, T]):
                         await AsyncCompat.uncancelled(self._release_quietly(key, token))
                         raise
             else:
+                if refresh:  # lease=False: every process that sees it stale refreshes
+                    self._emit(Refresh(self.stats_name, key, args, kwargs))
                 await self._fill(key, args, kwargs, None)
         except BackendError as exc:
             self._report(exc, key)

@@ -90,6 +90,14 @@ class Design:
         if not (self.tags or self.node_factory):
             self.fixed_indexes = [self.function_index] if self.indexed else []
         self._node_classes: set[type[Node]] = set()
+        if not options.leased and (
+            self.fixed_indexes != [] or self.has_late_indexes or self.bound is not None
+        ):
+            raise ConfigurationError(
+                f"{self.owner}: lease=False is for functions with no tags, depends_on, "
+                "node=, key=, index=True or maxsize: their indexes and bounds are kept "
+                "in the same scripts as the lease"
+            )
 
     def _indexed(self, wanted: bool | None) -> bool:
         if self.keys.bodies is not None:
