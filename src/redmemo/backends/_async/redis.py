@@ -116,7 +116,8 @@ class AsyncRedisBackend:
         # Single commands skip redis-py's per-command pool work (_async/lane.py), on the
         # clients built with a pool that lends kept connections back (not cluster or
         # sentinel clients).
-        pool = getattr(client, "connection_pool", None)
+        # (Read from the instance: a lazy cluster client would connect to answer getattr.)
+        pool = vars(client).get("connection_pool") if hasattr(client, "__dict__") else None
         self._lane = (
             AsyncLane(pool, client.response_callbacks)
             if isinstance(pool, AsyncSharedPool)
