@@ -11,6 +11,7 @@ import collections
 import concurrent.futures
 import queue
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -50,6 +51,16 @@ class AsyncCompat:
         return await asyncio.to_thread(fn)
 
     @staticmethod
+    async def let_others_run() -> None:
+        """Background work between two steps: the loop's other tasks go first."""
+        await asyncio.sleep(0)
+
+    @staticmethod
+    def loop_id() -> int:
+        """The running event loop's identity (work that must stay on its loop)."""
+        return id(asyncio.get_running_loop())
+
+    @staticmethod
     async def uncancelled(step: Awaitable[T]) -> T:
         """Finish ``step`` even if the caller is cancelled again meanwhile (clean-up)."""
         return await asyncio.shield(step)
@@ -66,6 +77,17 @@ class SyncCompat:
     @staticmethod
     def run_blocking(fn: Callable[[], T]) -> T:
         return fn()
+
+    @staticmethod
+    def let_others_run() -> None:
+        """Background work between two steps: hand the GIL to a waiting caller rather
+        than keep it until the interpreter takes it (a switch interval, 5 ms)."""
+        time.sleep(0)
+
+    @staticmethod
+    def loop_id() -> int:
+        """Threads share one: sync work belongs to no event loop."""
+        return 0
 
     @staticmethod
     def uncancelled(step: T) -> T:

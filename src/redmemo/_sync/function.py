@@ -19,9 +19,18 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 from .._compat import INTERRUPTS, SyncCompat
 from ..backends._sync.protocol import SyncBackend
 from ..coordination.flights import Abandoned
-from ..coordination.leases import Lease, LeaseMode, LeaseStatus, Notice, new_token
+from ..coordination.leases import (
+    Lease,
+    LeaseMode,
+    LeaseRequest,
+    LeaseStatus,
+    Notice,
+    StoreRequest,
+    new_token,
+)
 from ..coordination.near import Held
 from ..coordination.pending import PendingInvalidation
+from ..coordination.refreshes import RefreshQueue
 from ..coordination.touches import Touches
 from ..core.entry import Entry
 from ..core.policies import TOUCHING, BoundSpec, CacheInfo
@@ -95,6 +104,10 @@ class SyncCachedFunction(Generic[P, T]):
         # Background work per key (a task or a future), so that a key is refreshed once
         # at a time, and again once a refresh ended or its event loop closed.
         self._refreshing: dict[str, Any] = {}
+        # Refreshes go in batches (coordination/refreshes.py), except for functions whose
+        # fills register dependencies after computing (one store each, with its checks).
+        self._refreshes = RefreshQueue()
+        self._batches = options.leased and not self.design.has_late_indexes
         self._skip = options.skip
         self._own_hook = self.design.callback_hook if self.design.has_callbacks else None
         if self._own_hook is None:  # the common case: straight to the cache's hooks
@@ -641,9 +654,110 @@ class SyncCachedFunction(Generic[P, T]):
         if running is not None and self._runtime.background.running(running):
             return
         background = self._runtime.background
+        if refresh and self._batches:
+            loop = SyncCompat.loop_id()
+            self._refreshing[key] = self._refreshes.add(
+                loop,
+                (key, args, kwargs),
+                background.running,
+                lambda: background.sync_spawn(self._refresh_queued, loop),
+            )
+            return
         self._refreshing[key] = background.sync_spawn(
             self._background_job, key, args, kwargs, refresh
         )
+
+    def _refresh_queued(self, loop: int) -> None:
+        """Refresh the keys queued for this loop, a batch at a time, until none is left."""
+        _COMPUTING.set(frozenset())  # see _background_job
+        while batch := self._refreshes.take(loop):
+            try:
+                self._refresh_batch(batch)
+            except BackendError as exc:
+                self._report(exc, batch[0][0])
+            except Exception:
+                logger.warning("redmemo: background refresh of %s failed", self, exc_info=True)
+            finally:
+                for key, _, _ in batch:
+                    self._refreshing.pop(key, None)
+
+    def _refresh_batch(self, batch: list[tuple[str, Any, Any]]) -> None:
+        """Lease the keys in one round trip (only the process that takes a key's lease
+        refreshes it), compute those leased, store them in one round trip."""
+        runtime = self._runtime
+        options = self.options
+        backend = runtime.sync_backend()
+        token = new_token()
+        items, requests = [], []
+        for key, args, kwargs in batch:
+            try:
+                indexes = tuple(self._early_indexes(args, kwargs))
+            except Exception:
+                logger.warning("redmemo: not refreshing %s: its tags failed", key, exc_info=True)
+                continue
+            items.append((key, args, kwargs))
+            requests.append(
+                LeaseRequest(
+                    key, token, options.lease_ms, LeaseMode.REFRESH, indexes, options.backend_ttl_ms
+                )
+            )
+        leases = backend.lease_many(requests)
+        mine = [
+            item
+            for item, lease in zip(items, leases, strict=True)
+            if lease.status is LeaseStatus.ACQUIRED
+        ]
+        heartbeat = runtime.heartbeat
+        beats = [heartbeat.start(key, token, options.lease_ms) for key, _, _ in mine]
+        stores: list[StoreRequest] = []
+        computed: list[tuple[str, Any, Any, float]] = []
+        settled = 0  # how many of ``mine`` are computed or released
+        try:
+            for key, args, kwargs in mine:
+                SyncCompat.let_others_run()  # callers first: this is background work
+                self._emit(Refresh(self.stats_name, key, args, kwargs))
+                started = time.monotonic()
+                try:
+                    value = self.function(*args, **kwargs)
+                except Exception as exc:
+                    self._emit(Failure(self.stats_name, key, args, kwargs, exc))
+                    self._release_quietly(key, token)
+                    settled += 1
+                    continue
+                elapsed = time.monotonic() - started
+                data = self._encode(key, value, elapsed, args, kwargs)
+                settled += 1
+                if data is None:
+                    self._release_quietly(key, token)
+                    continue
+                bound = None
+                if self.design.bound is not None:
+                    bound = self._bound_of(self.keys.arguments(args, kwargs), [])
+                stores.append(StoreRequest(key, token, data, options.backend_ttl_ms, bound))
+                computed.append((key, args, kwargs, elapsed))
+        except INTERRUPTS:
+            # Give back the leases of the keys not computed yet, and of those computed
+            # but not stored, rather than make other processes wait for them to run out.
+            unstored = [key for key, _, _ in mine[settled:]] + [s.key for s in stores]
+            for key in unstored:
+                SyncCompat.uncancelled(self._release_quietly(key, token))
+            raise
+        finally:
+            for beat in beats:
+                heartbeat.stop(beat)
+        if not stores:
+            return
+        try:
+            results = backend.store_many(stores)
+        except INTERRUPTS:
+            for store in stores:  # stored or not, nobody knows: a stored one ignores it
+                SyncCompat.uncancelled(self._release_quietly(store.key, token))
+            raise
+        for (key, args, kwargs, elapsed), stored in zip(computed, results, strict=True):
+            if stored:
+                self._emit(Fill(self.stats_name, key, args, kwargs, elapsed))
+            else:
+                self._emit(Overtaken(self.stats_name, key, args, kwargs))
 
     def _background_job(self, key: str, args: Any, kwargs: Any, refresh: bool) -> None:
         # A task inherits its creator's context; what the creator was computing is not
