@@ -138,3 +138,44 @@ def test_a_write_is_not_sent_on_a_kept_connection_the_server_closed(
     if mode == "async":
         loop.run_until_complete(cache.aclose())
     cache.close()
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_scripts_the_server_forgot_are_loaded_again_alone_and_in_pipelines(
+    mode: str, redis_url: str, redis_server: RedisServer, loop: asyncio.AbstractEventLoop
+) -> None:
+    cache = redmemo.Cache(redis_url, namespace=f"lane-flush-{mode}")
+    calls: list[str] = []
+
+    def body(kind: str, x: int) -> int:
+        calls.append(f"{kind}{x}")
+        return x
+
+    if mode == "sync":
+        plain = cache(ttl=60, name="plain")(lambda x: body("plain", x))
+        tagged = cache(ttl=60, name="tagged", tags=["t"])(lambda x: body("tagged", x))
+    else:
+
+        async def aplain(x: int) -> int:
+            return body("plain", x)
+
+        async def atagged(x: int) -> int:
+            return body("tagged", x)
+
+        plain = cache(ttl=60, name="plain")(aplain)
+        tagged = cache(ttl=60, name="tagged", tags=["t"])(atagged)
+
+    def call(fn: Any, x: int) -> Any:
+        return fn(x) if mode == "sync" else loop.run_until_complete(fn(x))
+
+    assert (call(plain, 1), call(tagged, 1)) == (1, 1)  # the scripts are loaded
+    with redis_server.client() as direct:
+        direct.script_flush()  # as a restarted or flushed server would have it
+    # A lone script (the plain miss) and a pipeline of them (the tagged miss's lease
+    # with its registration) each find NOSCRIPT, load the script and run it once.
+    assert (call(plain, 2), call(tagged, 2)) == (2, 2)
+    assert (call(plain, 2), call(tagged, 2)) == (2, 2)  # stored: hits
+    assert calls == ["plain1", "tagged1", "plain2", "tagged2"]
+    if mode == "async":
+        loop.run_until_complete(cache.aclose())
+    cache.close()

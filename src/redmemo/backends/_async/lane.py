@@ -41,14 +41,8 @@ class AsyncLane:
         """``command`` and its reply. ``check``: first make sure a kept connection has
         nothing to read (a server that closed it, since): for a write, which must not
         fail on a connection known dead, being sent at most once."""
+        connection = await self._take(check)
         idle = self._idle
-        try:
-            connection = idle.pop()
-        except IndexError:
-            connection = await self._pool.get_connection()
-        else:
-            if check and connection.is_connected and await self._dirty(connection):
-                await connection.disconnect()  # opened again by the send
         try:
             await connection.send_command(command, *args)
             reply = await connection.read_response()
@@ -62,6 +56,36 @@ class AsyncLane:
         idle.append(connection)
         callback = self._callbacks.get(command)
         return reply if callback is None else callback(reply)
+
+    async def send_many(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
+        """Commands in one write (a pipeline, not a transaction), their replies in order,
+        an error reply as its exception in its place. Replies come as Redis sent them,
+        without the client's parsers: for scripts, whose replies have none. Checked as
+        writes are (they may hold some)."""
+        connection = await self._take(True)
+        try:
+            await connection.send_packed_command(connection.pack_commands(commands))
+            replies: list[Any] = []
+            for _ in commands:
+                try:
+                    replies.append(await connection.read_response())
+                except ResponseError as exc:
+                    replies.append(exc)
+        except BaseException:
+            await connection.disconnect(nowait=True)
+            self._idle.append(connection)
+            raise
+        self._idle.append(connection)
+        return replies
+
+    async def _take(self, check: bool) -> Any:
+        try:
+            connection = self._idle.pop()
+        except IndexError:
+            return await self._pool.get_connection()
+        if check and connection.is_connected and await self._dirty(connection):
+            await connection.disconnect()  # opened again by the send
+        return connection
 
     @staticmethod
     async def _dirty(connection: Any) -> bool:

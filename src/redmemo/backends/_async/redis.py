@@ -386,23 +386,30 @@ class AsyncRedisBackend:
         return replies
 
     async def _pipeline(self, calls: Sequence[ScriptCall]) -> list[Any]:
-        async with self.client.pipeline(transaction=False) as pipe:
-            for name, keys, args in calls:
-                pipe.execute_command("EVALSHA", SCRIPTS[name].sha, len(keys), *keys, *args)
-            results: list[Any] = await pipe.execute(raise_on_error=False)
+        results = await self._evalshas(calls)
         missing = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
         if missing:
             # Those did not run: load their scripts (on every primary of a cluster) and
             # send them again, in order.
             for name in sorted({calls[i][0] for i in missing}):
                 await self.client.execute_command("SCRIPT LOAD", SCRIPTS[name].source)
-            async with self.client.pipeline(transaction=False) as pipe:
-                for i in missing:
-                    name, keys, args = calls[i]
-                    pipe.execute_command("EVALSHA", SCRIPTS[name].sha, len(keys), *keys, *args)
-                again: list[Any] = await pipe.execute(raise_on_error=False)
+            again = await self._evalshas([calls[i] for i in missing])
             for i, result in zip(missing, again, strict=True):
                 results[i] = result
+        return results
+
+    async def _evalshas(self, calls: Sequence[ScriptCall]) -> list[Any]:
+        """The scripts in one pipeline: each reply, or its error in its place."""
+        commands = [
+            ("EVALSHA", SCRIPTS[name].sha, len(keys), *keys, *args) for name, keys, args in calls
+        ]
+        lane = self._lane
+        if lane is not None:  # without redis-py's per-command pipeline work
+            return await lane.send_many(commands)
+        async with self.client.pipeline(transaction=False) as pipe:
+            for command in commands:
+                pipe.execute_command(*command)
+            results: list[Any] = await pipe.execute(raise_on_error=False)
         return results
 
     # -- leases (see lua/) -----------------------------------------------------------------------
