@@ -14,6 +14,7 @@ import pytest
 import redmemo
 from redmemo._log import reset_throttle
 from tests.support.cluster import LocalCluster, start_cluster
+from tests.support.proxy import Proxy
 from tests.support.servers import RedisServer, start_redis, valkey_binary
 
 
@@ -113,6 +114,14 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
     yield redis_server.url
     with redis_server.client() as client:
         client.flushall()
+
+
+@pytest.fixture
+def proxy(redis_server: RedisServer, redis_url: str) -> Iterator[Proxy]:
+    """A fault proxy in front of the session's redis-server (tests/support/proxy.py)."""
+    p = Proxy(redis_server.port)
+    yield p
+    p.close()
 
 
 @pytest.fixture(autouse=True)

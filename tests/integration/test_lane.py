@@ -4,7 +4,7 @@ redis-py's pool, the pool's bound kept, and nothing sent on a connection known d
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,13 +14,6 @@ from tests.support.proxy import Proxy
 from tests.support.servers import RedisServer
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture
-def proxy(redis_server: RedisServer, redis_url: str) -> Iterator[Proxy]:
-    p = Proxy(redis_server.port)
-    yield p
-    p.close()
 
 
 def _runner(mode: str, loop: asyncio.AbstractEventLoop) -> Callable[..., Any]:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import redmemo
+from tests.support.commands import commands_during
 from tests.support.functions import Clock
 
 from .test_invalidation import Counter
@@ -95,14 +96,7 @@ def test_a_miss_after_a_run_of_misses_sends_no_get(
         fn = Decorated(cache, mode, loop, Counter(), ttl=60)
 
         def commands(x: int) -> dict[str, int]:
-            with redis_server.client() as client:
-                before = client.info("commandstats")
-                fn(x)
-                after = client.info("commandstats")
-            calls = {k: after[k]["calls"] - before.get(k, {"calls": 0})["calls"] for k in after}
-            calls["cmdstat_info"] -= 1
-            calls.pop("cmdstat_hello", None)  # a new connection's handshake
-            return {k.removeprefix("cmdstat_"): v for k, v in calls.items() if v}
+            return commands_during(redis_server, lambda: fn(x))
 
         first = commands(1)
         commands(2)

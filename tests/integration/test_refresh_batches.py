@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -75,13 +76,13 @@ def _decorate(cache: redmemo.Cache, body: Body, mode: str) -> Any:
     return aload
 
 
-@pytest.mark.parametrize("mode", ["sync", "async"])
-def test_keys_found_stale_during_a_refresh_are_leased_together_and_refreshed_once(
-    mode: str, redis_url: str, redis_server: RedisServer, loop: asyncio.AbstractEventLoop
-) -> None:
+def _all_stale(
+    mode: str, url: str, server: RedisServer, loop: asyncio.AbstractEventLoop, namespace: str
+) -> tuple[redmemo.Cache, Body, Any, Callable[[int], Any]]:
+    """KEYS entries stored, then all stale; the next computations are generation 2."""
     clock = Clock()
-    cache = redmemo.Cache(redis_url, namespace=f"batches-{mode}", clock=clock)
-    body = Body(cache, redis_server)
+    cache = redmemo.Cache(url, namespace=f"{namespace}-{mode}", clock=clock)
+    body = Body(cache, server)
     fn = _decorate(cache, body, mode)
 
     def call(x: int) -> Any:
@@ -90,8 +91,16 @@ def test_keys_found_stale_during_a_refresh_are_leased_together_and_refreshed_onc
     for x in range(KEYS):
         assert call(x) == (x, 1)
         body.keys[x] = fn.key(x)
-    clock.advance(20)  # all stale
+    clock.advance(20)
     body.generation = 2
+    return cache, body, fn, call
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_keys_found_stale_during_a_refresh_are_leased_together_and_refreshed_once(
+    mode: str, redis_url: str, redis_server: RedisServer, loop: asyncio.AbstractEventLoop
+) -> None:
+    cache, body, fn, call = _all_stale(mode, redis_url, redis_server, loop, "batches")
 
     async def stale_calls() -> list[Any]:
         return [await fn(x) for x in range(KEYS)]
@@ -120,19 +129,7 @@ def test_keys_found_stale_during_a_refresh_are_leased_together_and_refreshed_onc
 def test_a_key_that_fails_in_a_batch_stays_stale_and_its_lease_is_given_back(
     mode: str, redis_url: str, redis_server: RedisServer, loop: asyncio.AbstractEventLoop
 ) -> None:
-    clock = Clock()
-    cache = redmemo.Cache(redis_url, namespace=f"batch-fail-{mode}", clock=clock)
-    body = Body(cache, redis_server)
-    fn = _decorate(cache, body, mode)
-
-    def call(x: int) -> Any:
-        return fn(x) if mode == "sync" else loop.run_until_complete(fn(x))
-
-    for x in range(KEYS):
-        call(x)
-        body.keys[x] = fn.key(x)
-    clock.advance(20)
-    body.generation = 2
+    cache, body, fn, call = _all_stale(mode, redis_url, redis_server, loop, "batch-fail")
     body.failing = 5
     body.gate.set()
     for x in range(KEYS):

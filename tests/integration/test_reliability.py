@@ -9,7 +9,6 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,13 +18,6 @@ from tests.support.proxy import Proxy
 from tests.support.servers import RedisServer
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture
-def proxy(redis_server: RedisServer, redis_url: str) -> Iterator[Proxy]:
-    p = Proxy(redis_server.port)
-    yield p
-    p.close()
 
 
 # -- a command is never sent twice ----------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import redmemo
+from tests.support.commands import commands_during
 from tests.support.functions import Clock
 
 from .test_invalidation import Counter
@@ -147,14 +148,7 @@ def test_a_miss_without_a_lease_is_one_get_and_one_set(
         fn = Decorated(cache, mode, loop, Counter(), ttl=60, lease=False)
 
         def commands(x: int) -> dict[str, int]:
-            with redis_server.client() as client:
-                before = client.info("commandstats")
-                fn(x)
-                after = client.info("commandstats")
-            calls = {k: after[k]["calls"] - before.get(k, {"calls": 0})["calls"] for k in after}
-            calls["cmdstat_info"] -= 1
-            calls.pop("cmdstat_hello", None)  # a new connection's handshake
-            return {k.removeprefix("cmdstat_"): v for k, v in calls.items() if v}
+            return commands_during(redis_server, lambda: fn(x))
 
         misses = [commands(x) for x in range(5)]  # a run of misses too: no probe
         hit = commands(0)
