@@ -9,6 +9,7 @@ miss costs before and after the run began.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -111,3 +112,58 @@ def test_a_miss_after_a_run_of_misses_sends_no_get(
         assert costs == {"get": 2, "evalsha": 2, "time": 1, "set": 2, "del": 2}
     assert hit == {"get": 1, "evalsha": 1}  # the lease request found the entry
     assert after_hit == {"get": 1}  # and the run is over: a hit is one GET again
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_tagged_function_probes_with_its_registrations(
+    mode: str, redis_url: str, redis_server: Any, loop: Any
+) -> None:
+    from tests.support.functions import Decorated
+
+    with redmemo.Cache(redis_url, namespace="probe-tags") as cache:
+        fn = Decorated(cache, mode, loop, Counter(), ttl=60, tags=["t", "u:{values[0]}"])
+
+        def commands(x: int) -> dict[str, int]:
+            return commands_during(redis_server, lambda: fn(x))
+
+        fn(0)  # the scripts are loaded
+        fn(0)  # a hit: the next misses start a run
+        first = commands(1)
+        commands(2)
+        later = [commands(x) for x in range(3, 6)]
+        hit = commands(1)
+        if mode == "async":
+            loop.run_until_complete(cache.aclose())
+    # During the run, the same lease, registrations and store, without the GET first.
+    for costs in later:
+        assert costs == {**first, "get": first["get"] - 1}
+    assert hit["evalsha"] == 3  # the lease request (and its two registrations) found it
+
+
+def test_a_probed_fill_is_fenced_by_an_invalidation_of_its_tag(
+    make_cache: Callable[..., redmemo.Cache],
+) -> None:
+    cache = make_cache()
+    started, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    @cache(ttl=60, tags=["t"])
+    def load(x: int) -> tuple[int, int]:
+        calls.append(x)
+        if x == 99 and len(calls) == 3:
+            started.set()
+            assert release.wait(10)
+        return x, len(calls)
+
+    load(1)
+    load(2)  # a run of misses: the next miss probes, registered in "t" as it leases
+    worker = threading.Thread(target=load, args=(99,))
+    worker.start()
+    assert started.wait(10)
+    cache.invalidate_tags("t")  # while that computation runs
+    release.set()
+    worker.join(10)
+    # The computation that began before the invalidation did not store its result.
+    assert load(99) == (99, 4)
+    assert load(99) == (99, 4)

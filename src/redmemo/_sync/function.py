@@ -122,13 +122,13 @@ class SyncCachedFunction(Generic[P, T]):
         self._far = runtime.near is not None and not options.near
         self._early = options.early
         # Consecutive misses read by GET: from the second on, the next call asks for the
-        # entry or the lease in one script (lease.lua's "fill"), so that a run of misses
-        # costs two round trips each, not three. Only without indexes to register, near
-        # copies, recorded uses or wait=False, which need the GET path.
+        # entry or the lease in one round trip (lease.lua's "fill", with the registrations
+        # in the entry's indexes when it has some), so that a run of misses costs two
+        # round trips each, not three. Not with near copies, recorded uses or
+        # wait=False, which need the GET path.
         self._cold = 0
         self._probes = (
-            self.design.fixed_indexes == []
-            and self._near is None
+            self._near is None
             and not self._far
             and self._touching is None
             and options.wait
@@ -270,9 +270,12 @@ class SyncCachedFunction(Generic[P, T]):
                 return self._fill(key, args, kwargs, None)  # raises: a call to itself
             return self._join(key, flight, args, kwargs, None)
         taken: tuple[bytes, Lease] | None = None  # the lease a probe took
+        indexes = None
         if self._cold >= _COLD_STREAK and self._probes:
+            indexes = self._probe_indexes(args, kwargs)
+        if indexes is not None:
             try:
-                raw, taken = self._probe(key)
+                raw, taken = self._probe(key, indexes)
             except BackendError as exc:
                 return self._fail_open(exc, key, args, kwargs)
         else:
@@ -380,14 +383,25 @@ class SyncCachedFunction(Generic[P, T]):
         touched = self._touches.take() if self._touching is not None else ()
         return bound._replace(indexes=indexes, touched=touched)
 
-    def _probe(self, key: str) -> tuple[bytes | None, tuple[bytes, Lease] | None]:
-        """The entry, or else its lease, asked for in one script without a GET first
-        (after a run of misses): the entry's bytes, and the token and lease if taken."""
+    def _probe_indexes(self, args: Any, kwargs: Any) -> list[str] | None:
+        """The indexes a probe registers in; None: no probe (tags that fail to render
+        take the GET path, where _fill_leased deals with them)."""
+        try:
+            return self._early_indexes(args, kwargs)
+        except Exception:
+            return None
+
+    def _probe(
+        self, key: str, indexes: list[str]
+    ) -> tuple[bytes | None, tuple[bytes, Lease] | None]:
+        """The entry, or else its lease, asked for in one round trip without a GET first
+        (after a run of misses), registered in ``indexes`` as a lease request is: the
+        entry's bytes, and the token and lease if taken."""
         token = new_token()
         options = self.options
         try:
             lease = self._runtime.sync_backend().lease(
-                key, token, options.lease_ms, LeaseMode.FILL, (), options.backend_ttl_ms
+                key, token, options.lease_ms, LeaseMode.FILL, indexes, options.backend_ttl_ms
             )
         except INTERRUPTS:
             # The lease may be ours already: give it back rather than let it run out.
