@@ -15,6 +15,7 @@ still bounds the connections. A connection that failed under a command is closed
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -50,8 +51,7 @@ class AsyncLane:
             idle.append(connection)  # an error reply, read whole: the connection is sound
             raise
         except BaseException:
-            await connection.disconnect(nowait=True)
-            idle.append(connection)
+            await self._keep_closed(connection)
             raise
         idle.append(connection)
         callback = self._callbacks.get(command)
@@ -72,8 +72,7 @@ class AsyncLane:
                 except ResponseError as exc:
                     replies.append(exc)
         except BaseException:
-            await connection.disconnect(nowait=True)
-            self._idle.append(connection)
+            await self._keep_closed(connection)
             raise
         self._idle.append(connection)
         return replies
@@ -83,9 +82,27 @@ class AsyncLane:
             connection = self._idle.pop()
         except IndexError:
             return await self._pool.get_connection()
-        if check and connection.is_connected and await self._dirty(connection):
-            await connection.disconnect()  # opened again by the send
+        if check and connection.is_connected:
+            try:
+                if await self._dirty(connection):
+                    await self._close(connection)  # opened again by the send
+            except BaseException:
+                self._idle.append(connection)  # cancelled meanwhile: still ours
+                raise
         return connection
+
+    async def _keep_closed(self, connection: Any) -> None:
+        """A connection that failed under a command: closed (its stream may hold a late
+        reply; redis-py closes it too), and kept: its next use opens it again."""
+        try:
+            await self._close(connection)
+        finally:
+            self._idle.append(connection)
+
+    @staticmethod
+    async def _close(connection: Any) -> None:
+        with contextlib.suppress(Exception):  # closing a broken socket may fail too
+            await connection.disconnect(nowait=True)
 
     @staticmethod
     async def _dirty(connection: Any) -> bool:

@@ -16,6 +16,7 @@ still bounds the connections. A connection that failed under a command is closed
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -51,8 +52,7 @@ class SyncLane:
             idle.append(connection)  # an error reply, read whole: the connection is sound
             raise
         except BaseException:
-            connection.disconnect(nowait=True)
-            idle.append(connection)
+            self._keep_closed(connection)
             raise
         idle.append(connection)
         callback = self._callbacks.get(command)
@@ -73,8 +73,7 @@ class SyncLane:
                 except ResponseError as exc:
                     replies.append(exc)
         except BaseException:
-            connection.disconnect(nowait=True)
-            self._idle.append(connection)
+            self._keep_closed(connection)
             raise
         self._idle.append(connection)
         return replies
@@ -84,9 +83,27 @@ class SyncLane:
             connection = self._idle.pop()
         except IndexError:
             return self._pool.get_connection()
-        if check and connection.is_connected and self._dirty(connection):
-            connection.disconnect()  # opened again by the send
+        if check and connection.is_connected:
+            try:
+                if self._dirty(connection):
+                    self._close(connection)  # opened again by the send
+            except BaseException:
+                self._idle.append(connection)  # cancelled meanwhile: still ours
+                raise
         return connection
+
+    def _keep_closed(self, connection: Any) -> None:
+        """A connection that failed under a command: closed (its stream may hold a late
+        reply; redis-py closes it too), and kept: its next use opens it again."""
+        try:
+            self._close(connection)
+        finally:
+            self._idle.append(connection)
+
+    @staticmethod
+    def _close(connection: Any) -> None:
+        with contextlib.suppress(Exception):  # closing a broken socket may fail too
+            connection.disconnect(nowait=True)
 
     @staticmethod
     def _dirty(connection: Any) -> bool:
