@@ -723,49 +723,41 @@ class SyncCachedFunction(Generic[P, T]):
         ]
         heartbeat = runtime.heartbeat
         beats = [heartbeat.start(key, token, options.lease_ms) for key, _, _ in mine]
+        held = [key for key, _, _ in mine]  # leases ours until stored or given back
         stores: list[StoreRequest] = []
         computed: list[tuple[str, Any, Any, float]] = []
-        settled = 0  # how many of ``mine`` are computed or released
         try:
-            for key, args, kwargs in mine:
-                SyncCompat.let_others_run()  # callers first: this is background work
-                self._emit(Refresh(self.stats_name, key, args, kwargs))
-                started = time.monotonic()
-                try:
-                    value = self.function(*args, **kwargs)
-                except Exception as exc:
-                    self._emit(Failure(self.stats_name, key, args, kwargs, exc))
-                    self._release_quietly(key, token)
-                    settled += 1
-                    continue
-                elapsed = time.monotonic() - started
-                data = self._encode(key, value, elapsed, args, kwargs)
-                settled += 1
-                if data is None:
-                    self._release_quietly(key, token)
-                    continue
-                bound = None
-                if self.design.bound is not None:
-                    bound = self._bound_of(self.keys.arguments(args, kwargs), [])
-                stores.append(StoreRequest(key, token, data, options.backend_ttl_ms, bound))
-                computed.append((key, args, kwargs, elapsed))
+            try:
+                for key, args, kwargs in mine:
+                    SyncCompat.let_others_run()  # callers first: background work
+                    self._emit(Refresh(self.stats_name, key, args, kwargs))
+                    started = time.monotonic()
+                    try:
+                        value = self.function(*args, **kwargs)
+                    except Exception as exc:
+                        self._emit(Failure(self.stats_name, key, args, kwargs, exc))
+                        data = None
+                    else:
+                        elapsed = time.monotonic() - started
+                        data = self._encode(key, value, elapsed, args, kwargs)
+                    if data is None:  # failed, or not to be stored
+                        self._release_quietly(key, token)
+                        held.remove(key)
+                        continue
+                    bound = None
+                    if self.design.bound is not None:
+                        bound = self._bound_of(self.keys.arguments(args, kwargs), [])
+                    stores.append(StoreRequest(key, token, data, options.backend_ttl_ms, bound))
+                    computed.append((key, args, kwargs, elapsed))
+            finally:
+                for beat in beats:
+                    heartbeat.stop(beat)
+            results = backend.store_many(stores) if stores else []
         except INTERRUPTS:
-            # Give back the leases of the keys not computed yet, and of those computed
-            # but not stored, rather than make other processes wait for them to run out.
-            unstored = [key for key, _, _ in mine[settled:]] + [s.key for s in stores]
-            for key in unstored:
+            # Give back the leases still ours (a store that did land ignores it), rather
+            # than make other processes wait for them to run out.
+            for key in held:
                 SyncCompat.uncancelled(self._release_quietly(key, token))
-            raise
-        finally:
-            for beat in beats:
-                heartbeat.stop(beat)
-        if not stores:
-            return
-        try:
-            results = backend.store_many(stores)
-        except INTERRUPTS:
-            for store in stores:  # stored or not, nobody knows: a stored one ignores it
-                SyncCompat.uncancelled(self._release_quietly(store.key, token))
             raise
         for (key, args, kwargs, elapsed), stored in zip(computed, results, strict=True):
             if stored:
