@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from ._log import logger
-from ._workers import Workers
+from ._workers import Job, Workers
 
 __all__ = ["INTERRUPTS", "AsyncCompat", "AsyncGate", "Background", "SyncCompat", "SyncGate"]
 
@@ -181,7 +181,7 @@ class Background:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._lock = threading.Lock()
 
-    def sync_spawn(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future[None]:
+    def sync_spawn(self, fn: Callable[..., Any], *args: Any) -> Job:
         workers = self._workers
         if workers is None:
             with self._lock:
@@ -197,7 +197,7 @@ class Background:
         return task
 
     @staticmethod
-    def running(handle: concurrent.futures.Future[None] | asyncio.Task[None]) -> bool:
+    def running(handle: Job | asyncio.Task[None]) -> bool:
         """Whether spawned work can still finish: a task whose loop closed never will."""
         if handle.done():
             return False

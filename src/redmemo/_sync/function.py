@@ -308,7 +308,10 @@ class SyncCachedFunction(Generic[P, T]):
                         self._emit(Hit(self.stats_name, key, args, kwargs, entry.value))
                     return entry.value  # type: ignore[no-any-return]
                 if state is State.STALE:
-                    self._emit(Stale(self.stats_name, key, args, kwargs, entry.value))
+                    if self._own_hook is None and Stale in runtime.hooks.direct:
+                        self._stats.add("stale")
+                    else:
+                        self._emit(Stale(self.stats_name, key, args, kwargs, entry.value))
                     self._start(key, args, kwargs, refresh=True)
                     return entry.value  # type: ignore[no-any-return]
                 fallback = entry  # past ttl, kept only to fall back on if the fill fails
