@@ -16,6 +16,10 @@ installed (``pip install -e .[bench]``); they are never dependencies of redmemo.
 - stale call: the first call after ``refresh``, which serves the value and starts one
   background refresh, in a sustained loop (blocks of 50 calls on 50 stale keys, the
   refreshes left running while the block is timed), against a block of 50 hits.
+- stale call in a sustained loop: a loop of hits on a hot key, never paused, one call in
+  each block of 50 finding a stale entry; that call against the hits timed just before
+  it, and the block's cost per call (the refresh runs during the hits after it) against
+  a block of hits alone.
 - bytes per entry: Redis ``used_memory`` grown per entry over 5 000 entries, all
   bookkeeping included, against a raw SET of the same pickle under a short key.
 
@@ -337,6 +341,97 @@ def stale(url: str, runs: Runs, run: int, blocks: int = 40, per_block: int = 50)
     cache.close()
 
 
+def stale_in_loop(url: str, runs: Runs, run: int, blocks: int = 60, per_block: int = 50) -> None:
+    """A loop of hits on a hot key that never pauses, one call in each block of
+    ``per_block`` finding a stale entry (another key each time): that call's own latency
+    against the hits timed the same way just before it, and the block's cost per call
+    (the refresh running during the hits that follow) against a block of hits alone."""
+    now = [time.time()]
+    cache = redmemo.Cache(url, namespace=f"loop{run}", clock=lambda: now[0])
+    sync_fn = cache(ttl=3600, refresh=60, name="sync")(body)
+    async_fn = cache(ttl=3600, refresh=60, name="async")(abody)
+    middle = per_block // 2
+    for k in range(blocks):
+        sync_fn(k)
+
+    async def fill() -> None:
+        for k in range(blocks):
+            await async_fn(k)
+
+    asyncio.run(fill())
+    now[0] += 120  # every key stale; the hot one is refreshed, so fresh again
+    sync_fn.refresh(-1)
+    samples: dict[str, list[float]] = {"hit": [], "stale": [], "plain": [], "mixed": []}
+    for k in range(blocks):
+        start = time.perf_counter()
+        for _ in range(per_block):
+            sync_fn(-1)
+        samples["plain"].append((time.perf_counter() - start) / per_block)
+        before = []
+        block = time.perf_counter()
+        for i in range(per_block):
+            start = time.perf_counter()
+            if i == middle:
+                sync_fn(k)
+                samples["stale"].append(time.perf_counter() - start)
+            else:
+                sync_fn(-1)
+                if i < middle:
+                    before.append(time.perf_counter() - start)
+        samples["mixed"].append((time.perf_counter() - block) / per_block)
+        samples["hit"].append(statistics.median(before))
+    _until(lambda: sync_fn.stats()["refreshes"] >= blocks + 1)
+    _add_loop(runs, "sync", samples)
+
+    async def measure() -> dict[str, list[float]]:
+        await async_fn.refresh(-1)
+        samples: dict[str, list[float]] = {"hit": [], "stale": [], "plain": [], "mixed": []}
+        for k in range(blocks):
+            start = time.perf_counter()
+            for _ in range(per_block):
+                await async_fn(-1)
+            samples["plain"].append((time.perf_counter() - start) / per_block)
+            before = []
+            block = time.perf_counter()
+            for i in range(per_block):
+                start = time.perf_counter()
+                if i == middle:
+                    await async_fn(k)
+                    samples["stale"].append(time.perf_counter() - start)
+                else:
+                    await async_fn(-1)
+                    if i < middle:
+                        before.append(time.perf_counter() - start)
+            samples["mixed"].append((time.perf_counter() - block) / per_block)
+            samples["hit"].append(statistics.median(before))
+        while async_fn.stats()["refreshes"] < blocks + 1:  # noqa: ASYNC110
+            await asyncio.sleep(0.001)
+        return samples
+
+    _add_loop(runs, "async", asyncio.run(measure()))
+    cache.close()
+
+
+def _add_loop(runs: Runs, face: str, samples: dict[str, list[float]]) -> None:
+    _add_pair(
+        runs,
+        f"one stale call in a sustained loop of hits, {face}",
+        samples["hit"],
+        samples["stale"],
+    )
+    ratio = statistics.median(
+        m / p for m, p in zip(samples["mixed"], samples["plain"], strict=True)
+    )
+    runs.add(
+        f"a loop of hits with one stale call in 50 (its refresh included) vs hits alone, {face}",
+        {"hits alone": 1.0, "with one stale call": ratio},
+        {
+            "hits alone": statistics.median(samples["plain"]),
+            "with one stale call": statistics.median(samples["mixed"]),
+        },
+    )
+
+
 def _until(done: Callable[[], bool], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not done():
@@ -415,6 +510,7 @@ def main() -> None:
             hits(url, server.port, runs)
             misses(url, server.port, runs, run)
             stale(url, runs, run)
+            stale_in_loop(url, runs, run)
             memory(url, server.port, runs, run)
     finally:
         server.stop()

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import redmemo
+from redmemo import _workers
 from tests.support.functions import Clock
 from tests.support.servers import RedisServer
 
@@ -144,3 +145,43 @@ def test_a_key_that_fails_in_a_batch_stays_stale_and_its_lease_is_given_back(
     if mode == "async":
         loop.run_until_complete(cache.aclose())
     cache.close()
+
+
+def test_a_refresh_handed_to_a_napping_thread_starts_as_the_next_command_waits(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sync: the refresh thread, having run one lately, naps; the stale call does not
+    wake it (a system call on the caller's path) but leaves that to the next moment a
+    thread waits for a reply from Redis (_workers.py)."""
+    monkeypatch.setattr(_workers, "DOZE", 30.0)  # no nap ends within the test
+    clock = Clock()
+    cache = redmemo.Cache(redis_url, namespace="napping", clock=clock)
+    calls: list[int] = []
+
+    @cache(ttl=600, refresh=10)
+    def load(x: int) -> int:
+        calls.append(x)
+        return x
+
+    try:
+        for x in (1, 2, 3):
+            load(x)
+        clock.advance(60)
+        load(1)  # stale: the first refresh starts the thread, at once
+        _until(lambda: calls.count(1) == 2, "the first refresh")
+        workers = cache._runtime.background._workers
+        _until(lambda: workers is not None and bool(workers._dozing), "a nap")
+        load(2)  # stale: handed over, the wake-up put off
+        time.sleep(0.2)
+        assert calls.count(2) == 1  # not refreshed: nothing woke the thread
+        cache.set("other", 1)  # a command sent, its reply awaited: the wake-up given
+        _until(lambda: calls.count(2) == 2, "the put-off refresh")
+    finally:
+        cache.close()
+
+
+def _until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.001)

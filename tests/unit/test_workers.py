@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 
+import pytest
+
+from redmemo import _workers
 from redmemo._workers import PATIENCE, Workers
 
 
@@ -105,3 +109,93 @@ def test_shutdown_wakes_an_idle_thread_to_end() -> None:
     ender.start()
     ender.join(10)
     assert not ender.is_alive()
+
+
+def _dozing(workers: Workers) -> None:
+    """Run a job, then wait until the thread naps (it ran one lately)."""
+    assert workers.wait(workers.submit(lambda: None), 10)
+    deadline = time.monotonic() + 10
+    while not workers._dozing and time.monotonic() < deadline:
+        threading.Event().wait(0.001)
+    assert workers._dozing
+
+
+def test_a_job_for_a_napping_thread_waits_for_a_moment_spent_waiting_on_redis(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_workers, "DOZE", 30.0)  # the nap would outlast the test
+    monkeypatch.setattr(_workers, "_promised", True)
+    workers = Workers(max_workers=1)
+    try:
+        _dozing(workers)
+        job = workers.submit(lambda: None)
+        assert not workers.wait(job, 0.2)  # the wake-up is put off
+        _workers.wake_deferred()  # what the lane does once a command is sent
+        assert workers.wait(job, 10)
+        assert not _workers._DEFERRED
+    finally:
+        workers.shutdown(wait=False)
+
+
+def test_a_wake_up_put_off_and_never_given_the_nap_ends_and_finds_the_job(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_workers, "DOZE", 0.01)
+    monkeypatch.setattr(_workers, "_promised", True)
+    workers = Workers(max_workers=1)
+    try:
+        _dozing(workers)
+        jobs = [workers.submit(lambda: None) for _ in range(3)]
+        assert all(workers.wait(job, 10) for job in jobs)
+    finally:
+        workers.shutdown(wait=False)
+        _workers._DEFERRED.clear()
+
+
+def test_without_a_promise_or_after_the_naps_a_thread_is_woken_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_workers, "DOZE", 30.0)
+    monkeypatch.setattr(_workers, "_promised", False)  # nothing would give it
+    workers = Workers(max_workers=1)
+    try:
+        _dozing(workers)
+        assert workers.wait(workers.submit(lambda: None), 10)
+    finally:
+        workers.shutdown(wait=False)
+    monkeypatch.setattr(_workers, "_promised", True)
+    monkeypatch.setattr(_workers, "DOZE_FOR", 0.0)  # idle means asleep at once
+    workers = Workers(max_workers=1)
+    try:
+        assert workers.wait(workers.submit(lambda: None), 10)
+        deadline = time.monotonic() + 10
+        while not workers._sleeping and time.monotonic() < deadline:
+            threading.Event().wait(0.001)
+        assert workers.wait(workers.submit(lambda: None), 10)
+        assert not _workers._DEFERRED
+    finally:
+        workers.shutdown(wait=False)
+
+
+def test_naps_ending_as_wake_ups_come_lose_no_job_and_break_no_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Naps of a millisecond, wake-ups given at random moments: a nap that ends as its
+    # thread is being woken must take that release, or a later one fails.
+    monkeypatch.setattr(_workers, "DOZE", 0.001)
+    monkeypatch.setattr(_workers, "_promised", True)
+    workers = Workers(max_workers=2)
+    rng = random.Random(7)
+    try:
+        jobs = []
+        for _ in range(400):
+            jobs.append(workers.submit(lambda: None))
+            if rng.random() < 0.5:
+                _workers.wake_deferred()
+            threading.Event().wait(rng.choice((0, 0.0005, 0.001, 0.002)))
+        assert all(workers.wait(job, 10) for job in jobs)
+        assert all(job.error is None for job in jobs)
+        assert all(thread.is_alive() for thread in workers._threads)
+    finally:
+        workers.shutdown(wait=False)
+        _workers._DEFERRED.clear()

@@ -21,6 +21,8 @@ from typing import Any
 
 from redis.exceptions import ConnectionError, ResponseError, TimeoutError
 
+from ..._workers import promise_wakes, wake_deferred
+
 _hiredis_pack: Callable[[tuple[Any, ...]], bytes] | None
 try:
     import hiredis
@@ -45,6 +47,7 @@ class AsyncLane:
         utf8 = settings.get("encoding", "utf-8").lower().replace("_", "-") in ("utf-8", "utf8")
         plain = settings.get("encoding_errors", "strict") == "strict"
         self._fast_pack = _hiredis_pack if utf8 and plain else None
+        promise_wakes()  # sync refreshes handed over are woken while we wait for replies
 
     def spare(self) -> Any | None:
         """A kept connection, for the pool that ran out (None: none idle)."""
@@ -65,6 +68,7 @@ class AsyncLane:
                 await connection.send_command(command, *args)
             else:
                 await connection.send_packed_command([packed])  # a list: bytes alone iterate
+            wake_deferred()  # while the reply is on its way (_workers.py)
             reply = await connection.read_response()
         except ResponseError:
             idle.append(connection)  # an error reply, read whole: the connection is sound
@@ -88,6 +92,7 @@ class AsyncLane:
                 await connection.send_packed_command(connection.pack_commands(commands))
             else:
                 await connection.send_packed_command([b"".join(packed)])  # type: ignore[arg-type]
+            wake_deferred()
             replies: list[Any] = []
             for _ in commands:
                 try:
