@@ -284,7 +284,7 @@ def stale(url: str, runs: Runs, run: int, blocks: int = 40, per_block: int = 50)
     # next sample (what one caller waits for, without the earlier refreshes' work).
     now[0] += 120
     sync_fn.refresh(-1)
-    done = sync_fn.stats()["refreshes"]
+    done = sync_fn.stats()["fills"]  # counted once a refresh has stored: it is over
     hit_times, stale_times = [], []
     for k in range(keys):
         # Each call after the same pause, and never while a refresh runs.
@@ -296,7 +296,7 @@ def stale(url: str, runs: Runs, run: int, blocks: int = 40, per_block: int = 50)
         start = time.perf_counter()
         sync_fn(k)
         stale_times.append(time.perf_counter() - start)
-        _until(lambda k=k: sync_fn.stats()["refreshes"] >= done + k + 1)  # type: ignore[misc]
+        _until(lambda k=k: sync_fn.stats()["fills"] >= done + k + 1)  # type: ignore[misc]
     _add_pair(runs, "one stale call vs one hit, sync", hit_times, stale_times)
 
     async def measure() -> tuple[list[float], list[float]]:
@@ -321,7 +321,7 @@ def stale(url: str, runs: Runs, run: int, blocks: int = 40, per_block: int = 50)
     async def one_at_a_time() -> tuple[list[float], list[float]]:
         now[0] += 120
         await async_fn.refresh(-1)
-        done = async_fn.stats()["refreshes"]
+        done = async_fn.stats()["fills"]
         hits, stales = [], []
         for k in range(keys):
             await asyncio.sleep(PAUSE)
@@ -332,7 +332,7 @@ def stale(url: str, runs: Runs, run: int, blocks: int = 40, per_block: int = 50)
             start = time.perf_counter()
             await async_fn(k)
             stales.append(time.perf_counter() - start)
-            while async_fn.stats()["refreshes"] < done + k + 1:  # noqa: ASYNC110
+            while async_fn.stats()["fills"] < done + k + 1:  # noqa: ASYNC110
                 await asyncio.sleep(0)
         return hits, stales
 
@@ -361,6 +361,7 @@ def stale_in_loop(url: str, runs: Runs, run: int, blocks: int = 60, per_block: i
     asyncio.run(fill())
     now[0] += 120  # every key stale; the hot one is refreshed, so fresh again
     sync_fn.refresh(-1)
+    done = sync_fn.stats()["refreshes"]
     samples: dict[str, list[float]] = {"hit": [], "stale": [], "plain": [], "mixed": []}
     for k in range(blocks):
         start = time.perf_counter()
@@ -380,11 +381,12 @@ def stale_in_loop(url: str, runs: Runs, run: int, blocks: int = 60, per_block: i
                     before.append(time.perf_counter() - start)
         samples["mixed"].append((time.perf_counter() - block) / per_block)
         samples["hit"].append(statistics.median(before))
-    _until(lambda: sync_fn.stats()["refreshes"] >= blocks + 1)
+    _until(lambda: sync_fn.stats()["refreshes"] >= done + blocks)
     _add_loop(runs, "sync", samples)
 
     async def measure() -> dict[str, list[float]]:
         await async_fn.refresh(-1)
+        done = async_fn.stats()["refreshes"]
         samples: dict[str, list[float]] = {"hit": [], "stale": [], "plain": [], "mixed": []}
         for k in range(blocks):
             start = time.perf_counter()
@@ -404,7 +406,7 @@ def stale_in_loop(url: str, runs: Runs, run: int, blocks: int = 60, per_block: i
                         before.append(time.perf_counter() - start)
             samples["mixed"].append((time.perf_counter() - block) / per_block)
             samples["hit"].append(statistics.median(before))
-        while async_fn.stats()["refreshes"] < blocks + 1:  # noqa: ASYNC110
+        while async_fn.stats()["refreshes"] < done + blocks:  # noqa: ASYNC110
             await asyncio.sleep(0.001)
         return samples
 
