@@ -172,3 +172,36 @@ def test_scripts_the_server_forgot_are_loaded_again_alone_and_in_pipelines(
     if mode == "async":
         loop.run_until_complete(cache.aclose())
     cache.close()
+
+
+@pytest.mark.slow
+def test_an_async_write_the_paused_server_cannot_take_ends_in_its_timeout() -> None:
+    """The lane writes async commands itself (backends/redis/wire.py) and waits for the
+    stream only when its buffer is full: that wait is bounded by the socket timeout, as
+    redis-py bounds it. A value of 64 MB fills the socket and the stream's buffer of a
+    server that reads nothing (SIGSTOP)."""
+    import os
+    import signal
+
+    from tests.support.servers import start_redis
+
+    server = start_redis()  # our own: it is paused
+    try:
+        cache = redmemo.Cache(server.url + "?socket_timeout=300ms", namespace="full")
+
+        async def scenario() -> None:
+            await cache.aset("small", 1)  # the connection is open
+            os.kill(server.process.pid, signal.SIGSTOP)
+            try:
+                with pytest.raises(redmemo.BackendError) as raised:
+                    # A hang here fails the test instead of stalling the suite.
+                    await asyncio.wait_for(cache.aset("big", b"x" * (64 << 20)), 60)
+                assert "Timeout writing to socket" in str(raised.value)
+            finally:
+                os.kill(server.process.pid, signal.SIGCONT)
+            assert await cache.aget("small") == 1  # the next command goes through
+
+        asyncio.run(scenario())
+        cache.close()
+    finally:
+        server.stop()

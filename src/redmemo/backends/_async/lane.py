@@ -22,6 +22,7 @@ from typing import Any
 from redis.exceptions import ConnectionError, ResponseError, TimeoutError
 
 from ..._workers import promise_wakes, wake_deferred
+from ..redis.wire import async_send_packed
 
 _hiredis_pack: Callable[[tuple[Any, ...]], bytes] | None
 try:
@@ -67,7 +68,7 @@ class AsyncLane:
             if packed is None:
                 await connection.send_command(command, *args)
             else:
-                await connection.send_packed_command([packed])  # a list: bytes alone iterate
+                await async_send_packed(connection, packed)
             wake_deferred()  # while the reply is on its way (_workers.py)
             reply = await connection.read_response()
         except ResponseError:
@@ -91,7 +92,7 @@ class AsyncLane:
             if None in packed:
                 await connection.send_packed_command(connection.pack_commands(commands))
             else:
-                await connection.send_packed_command([b"".join(packed)])  # type: ignore[arg-type]
+                await async_send_packed(connection, b"".join(packed))  # type: ignore[arg-type]
             wake_deferred()
             replies: list[Any] = []
             for _ in commands:

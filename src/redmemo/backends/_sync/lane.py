@@ -23,6 +23,7 @@ from typing import Any
 from redis.exceptions import ConnectionError, ResponseError, TimeoutError
 
 from ..._workers import promise_wakes, wake_deferred
+from ..redis.wire import sync_send_packed
 
 _hiredis_pack: Callable[[tuple[Any, ...]], bytes] | None
 try:
@@ -68,7 +69,7 @@ class SyncLane:
             if packed is None:
                 connection.send_command(command, *args)
             else:
-                connection.send_packed_command([packed])  # a list: bytes alone iterate
+                sync_send_packed(connection, packed)
             wake_deferred()  # while the reply is on its way (_workers.py)
             reply = connection.read_response()
         except ResponseError:
@@ -92,7 +93,7 @@ class SyncLane:
             if None in packed:
                 connection.send_packed_command(connection.pack_commands(commands))
             else:
-                connection.send_packed_command([b"".join(packed)])  # type: ignore[arg-type]
+                sync_send_packed(connection, b"".join(packed))  # type: ignore[arg-type]
             wake_deferred()
             replies: list[Any] = []
             for _ in commands:
