@@ -18,7 +18,15 @@ from typing import Any, TypeVar
 from ._log import logger
 from ._workers import Job, Workers
 
-__all__ = ["INTERRUPTS", "AsyncCompat", "AsyncGate", "Background", "SyncCompat", "SyncGate"]
+__all__ = [
+    "INTERRUPTS",
+    "AsyncCompat",
+    "AsyncGate",
+    "Background",
+    "Soon",
+    "SyncCompat",
+    "SyncGate",
+]
 
 T = TypeVar("T")
 
@@ -167,6 +175,19 @@ class SyncGate:
         self._tokens.put(None)
 
 
+class Soon:
+    """Async background work spawned on a loop: its task, once the loop has made it."""
+
+    __slots__ = ("loop", "task")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.task: asyncio.Task[None] | None = None
+
+    def done(self) -> bool:
+        return self.task is not None and self.task.done()
+
+
 class Background:
     """Work started for later: refreshes and fills nobody waits for.
 
@@ -190,23 +211,36 @@ class Background:
                 workers = self._workers
         return workers.submit(_logged, fn, *args)
 
-    def async_spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(_alogged(fn, *args))
+    def async_spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> Soon:
+        """Run ``fn(*args)`` as a task of the running loop, made on the loop's next turn:
+        making a task (and its coroutine) costs the caller several microseconds, a
+        callback scheduled for later about one (the first call after ``refresh`` hands
+        its refresh over this way)."""
+        loop = asyncio.get_running_loop()
+        soon = Soon(loop)
+        loop.call_soon(self._make_task, soon, fn, args)
+        return soon
+
+    def _make_task(
+        self, soon: Soon, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...]
+    ) -> None:
+        task = soon.loop.create_task(_alogged(fn, *args))
+        soon.task = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return task
 
     @staticmethod
-    def running(handle: Job | asyncio.Task[None]) -> bool:
+    def running(handle: Job | Soon) -> bool:
         """Whether spawned work can still finish: a task whose loop closed never will."""
         if handle.done():
             return False
-        return not (isinstance(handle, asyncio.Task) and handle.get_loop().is_closed())
+        return not (isinstance(handle, Soon) and handle.loop.is_closed())
 
     async def drain(self) -> None:
         """Wait for the running loop's background tasks (for shutdown and tests)."""
         loop = asyncio.get_running_loop()
         while True:
+            await asyncio.sleep(0)  # tasks spawned until now are made meanwhile
             mine = [t for t in self._tasks if t.get_loop() is loop and not t.done()]
             if not mine:
                 return
