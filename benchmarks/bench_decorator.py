@@ -162,7 +162,7 @@ def stale(url: str) -> None:
     that one caller sees, not the cost of earlier refreshes competing for the GIL.
     """
     clock = [time.time()]
-    cache = redmemo.Cache(url, namespace="stale", clock=lambda: clock[0])
+    cache = redmemo.Cache(url, namespace=f"stale{time.time_ns()}", clock=lambda: clock[0])
     cached = cache(ttl=3600, refresh=60)(body)
     samples = 400
     for k in range(samples):
@@ -170,15 +170,22 @@ def stale(url: str) -> None:
     cached(-1)
     clock[0] += 120  # every entry but the one refreshed below is now stale
     cached.refresh(-1)
+    cached.refresh(-2)
+    done = cached.stats()["fills"]  # counted once a refresh has stored: it is over
     hits, stales = [], []
     for k in range(samples):
+        # Each sample after the same pause and the same call before it: the first
+        # command after a longer idle is the slower one, on both ends.
+        cached(-2)
+        time.sleep(0.001)
         start = time.perf_counter()
         cached(-1)
         hits.append(time.perf_counter() - start)
+        time.sleep(0.001)
         start = time.perf_counter()
         cached(k)
         stales.append(time.perf_counter() - start)
-        while cached.stats()["refreshes"] < k + 2:  # wait for this key's refresh
+        while cached.stats()["fills"] < done + k + 1:  # wait for this key's refresh
             time.sleep(0.0005)
     hit, stale_call = statistics.median(hits), statistics.median(stales)
     print(

@@ -284,10 +284,13 @@ def stale(url: str, runs: Runs, run: int, blocks: int = 40, per_block: int = 50)
     # next sample (what one caller waits for, without the earlier refreshes' work).
     now[0] += 120
     sync_fn.refresh(-1)
+    sync_fn.refresh(-2)
     done = sync_fn.stats()["fills"]  # counted once a refresh has stored: it is over
     hit_times, stale_times = [], []
     for k in range(keys):
-        # Each call after the same pause, and never while a refresh runs.
+        # Each call after the same pause and the same call before it (the first command
+        # after a longer idle is the slower one, on both ends), never while a refresh runs.
+        sync_fn(-2)
         time.sleep(PAUSE)
         start = time.perf_counter()
         sync_fn(-1)
@@ -321,9 +324,11 @@ def stale(url: str, runs: Runs, run: int, blocks: int = 40, per_block: int = 50)
     async def one_at_a_time() -> tuple[list[float], list[float]]:
         now[0] += 120
         await async_fn.refresh(-1)
+        await async_fn.refresh(-2)
         done = async_fn.stats()["fills"]
         hits, stales = [], []
         for k in range(keys):
+            await async_fn(-2)  # as in the sync loop
             await asyncio.sleep(PAUSE)
             start = time.perf_counter()
             await async_fn(-1)
