@@ -205,3 +205,50 @@ def test_an_async_write_the_paused_server_cannot_take_ends_in_its_timeout() -> N
         cache.close()
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_without_hiredis_redis_py_packs_single_commands_and_pipelines(
+    mode: str, redis_url: str, loop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lane packs with hiredis when it can; without it, redis-py's packer sends the
+    same commands: a miss (its lease in a pipeline of scripts, its store), a hit, an
+    invalidation."""
+    from redmemo.backends._async import lane as async_lane
+    from redmemo.backends._sync import lane as sync_lane
+
+    monkeypatch.setattr(async_lane, "_hiredis_pack", None)
+    monkeypatch.setattr(sync_lane, "_hiredis_pack", None)
+    cache = redmemo.Cache(redis_url, namespace=f"lane-plain-{mode}")
+    run = _runner(mode, loop)
+    calls: list[int] = []
+
+    if mode == "sync":
+
+        @cache(ttl=60, tags=["t{x}"])
+        def load(x: int) -> int:
+            calls.append(x)
+            return x * 2
+
+    else:
+
+        @cache(ttl=60, tags=["t{x}"])
+        async def load(x: int) -> int:
+            calls.append(x)
+            return x * 2
+
+    def call(x: int) -> int:
+        if mode == "sync":
+            return load(x)  # type: ignore[return-value]
+        return loop.run_until_complete(load(x))  # type: ignore[arg-type]
+
+    assert [call(x) for x in (1, 2, 3, 1, 2, 3)] == [2, 4, 6, 2, 4, 6]
+    assert calls == [1, 2, 3]  # stored, then found
+    run(cache, "invalidate_tags", ["t2"])
+    assert call(2) == 4
+    assert calls == [1, 2, 3, 2]
+    backend = _pool(cache, mode, loop)  # the pool the lane draws on
+    assert backend.spare is not None  # a lane was made on it, packing without hiredis
+    if mode == "async":
+        loop.run_until_complete(cache.aclose())
+    cache.close()
