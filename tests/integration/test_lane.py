@@ -44,6 +44,34 @@ def _pool(cache: redmemo.Cache, mode: str, loop: asyncio.AbstractEventLoop) -> A
     return backend.client.connection_pool
 
 
+def _doubling(
+    cache: redmemo.Cache, mode: str, loop: asyncio.AbstractEventLoop, **options: Any
+) -> tuple[Any, Callable[[int], int], list[int]]:
+    """A decorated function (of the mode) doubling x; a plain call of it; its calls."""
+    calls: list[int] = []
+
+    if mode == "sync":
+
+        @cache(ttl=60, **options)
+        def load(x: int) -> int:
+            calls.append(x)
+            return x * 2
+
+    else:
+
+        @cache(ttl=60, **options)
+        async def load(x: int) -> int:
+            calls.append(x)
+            return x * 2
+
+    def call(x: int) -> int:
+        if mode == "sync":
+            return load(x)  # type: ignore[return-value]
+        return loop.run_until_complete(load(x))  # type: ignore[arg-type]
+
+    return load, call, calls
+
+
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_commands_in_a_row_take_a_connection_from_the_pool_once(
     mode: str, redis_url: str, loop: asyncio.AbstractEventLoop
@@ -75,33 +103,13 @@ def test_a_pool_that_ran_out_takes_back_the_kept_connection(
 ) -> None:
     cache = redmemo.Cache(redis_url + "?max_connections=1", namespace=f"lane-out-{mode}")
     run = _runner(mode, loop)
-    calls: list[int] = []
-
-    if mode == "sync":
-
-        @cache(ttl=60)
-        def load(x: int) -> int:
-            calls.append(x)
-            return x * 2
-
-    else:
-
-        @cache(ttl=60)
-        async def load(x: int) -> int:
-            calls.append(x)
-            return x * 2
-
-    def call(x: int) -> int:
-        if mode == "sync":
-            return load(x)  # type: ignore[return-value]
-        return loop.run_until_complete(load(x))  # type: ignore[arg-type]
-
+    load, call, calls = _doubling(cache, mode, loop)
     assert call(1) == 2  # the lane now keeps the pool's only connection
     # A SCAN and a pipeline of deletions need a connection of the pool's own.
     if mode == "sync":
         assert load.invalidate_all() == 1
     else:
-        assert loop.run_until_complete(load.invalidate_all()) == 1  # type: ignore[arg-type]
+        assert loop.run_until_complete(load.invalidate_all()) == 1
     assert call(1) == 2
     assert calls == [1, 1]  # invalidated, so computed again
     assert run(cache, "get", "nothing") is None  # and the lane carries on
@@ -221,27 +229,7 @@ def test_without_hiredis_redis_py_packs_single_commands_and_pipelines(
     monkeypatch.setattr(sync_lane, "_hiredis_pack", None)
     cache = redmemo.Cache(redis_url, namespace=f"lane-plain-{mode}")
     run = _runner(mode, loop)
-    calls: list[int] = []
-
-    if mode == "sync":
-
-        @cache(ttl=60, tags=["t{x}"])
-        def load(x: int) -> int:
-            calls.append(x)
-            return x * 2
-
-    else:
-
-        @cache(ttl=60, tags=["t{x}"])
-        async def load(x: int) -> int:
-            calls.append(x)
-            return x * 2
-
-    def call(x: int) -> int:
-        if mode == "sync":
-            return load(x)  # type: ignore[return-value]
-        return loop.run_until_complete(load(x))  # type: ignore[arg-type]
-
+    _, call, calls = _doubling(cache, mode, loop, tags=["t{x}"])
     assert [call(x) for x in (1, 2, 3, 1, 2, 3)] == [2, 4, 6, 2, 4, 6]
     assert calls == [1, 2, 3]  # stored, then found
     run(cache, "invalidate_tags", ["t2"])

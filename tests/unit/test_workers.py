@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -100,10 +101,7 @@ def test_shutdown_runs_what_is_queued() -> None:
 def test_shutdown_wakes_an_idle_thread_to_end() -> None:
     workers = Workers(max_workers=1)
     assert workers.wait(workers.submit(lambda: None), 10)
-    deadline = time.monotonic() + 10
-    while not workers._sleeping and time.monotonic() < deadline:
-        threading.Event().wait(0.001)
-    assert workers._sleeping  # the thread is asleep, waiting for work
+    _until(lambda: bool(workers._sleeping))  # the thread is asleep, waiting for work
     # Waits for the thread, so returns only if it was woken to end.
     ender = threading.Thread(target=workers.shutdown, kwargs={"wait": True}, daemon=True)
     ender.start()
@@ -111,13 +109,17 @@ def test_shutdown_wakes_an_idle_thread_to_end() -> None:
     assert not ender.is_alive()
 
 
+def _until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not condition() and time.monotonic() < deadline:
+        threading.Event().wait(0.001)
+    assert condition()
+
+
 def _dozing(workers: Workers) -> None:
     """Run a job, then wait until the thread naps (it ran one lately)."""
     assert workers.wait(workers.submit(lambda: None), 10)
-    deadline = time.monotonic() + 10
-    while not workers._dozing and time.monotonic() < deadline:
-        threading.Event().wait(0.001)
-    assert workers._dozing
+    _until(lambda: bool(workers._dozing))
 
 
 def test_a_job_for_a_napping_thread_waits_for_a_moment_spent_waiting_on_redis(
@@ -168,9 +170,7 @@ def test_without_a_promise_or_after_the_naps_a_thread_is_woken_at_once(
     workers = Workers(max_workers=1)
     try:
         assert workers.wait(workers.submit(lambda: None), 10)
-        deadline = time.monotonic() + 10
-        while not workers._sleeping and time.monotonic() < deadline:
-            threading.Event().wait(0.001)
+        _until(lambda: bool(workers._sleeping))
         assert workers.wait(workers.submit(lambda: None), 10)
         assert not _workers._DEFERRED
     finally:
