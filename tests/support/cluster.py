@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import redis
@@ -27,17 +28,46 @@ def _free(port: int) -> bool:
     return True
 
 
-def _cluster_ports(count: int) -> list[int]:
-    """Ports whose cluster-bus twin (port + 10000) is free as well."""
-    ports: list[int] = []
-    candidate = 20000 + (os.getpid() * 37) % 20000
-    while len(ports) < count:
-        candidate += 1
-        if candidate >= 45000:
-            candidate = 20000
-        if _free(candidate) and _free(candidate + 10000):
-            ports.append(candidate)
-    return ports
+# Node ports and their cluster-bus twins (port + 10000) both below Linux's ephemeral
+# range (32768 and up by default): a port found free there is not taken a moment later
+# by an outgoing connection of the suite itself, as one in that range can be.
+_LOWEST, _HIGHEST = 10001, 22767
+
+
+def _cluster_ports(taken: set[int]) -> Iterator[int]:
+    """Ports whose cluster-bus twin is free as well, none of ``taken``."""
+    span = _HIGHEST - _LOWEST
+    candidate = _LOWEST + (os.getpid() * 37) % span
+    for _ in range(span):
+        candidate = _LOWEST + (candidate + 1 - _LOWEST) % span
+        if candidate not in taken and _free(candidate) and _free(candidate + 10000):
+            yield candidate
+
+
+def _start_node(taken: set[int], binary: str | None, node_timeout_ms: int) -> RedisServer:
+    """A cluster-enabled server on a free port pair; another pair if one was taken
+    between the check and the start (by a process not ours)."""
+    failure: RuntimeError | None = None
+    for attempt, port in enumerate(_cluster_ports(taken)):
+        if attempt == 5:
+            break
+        try:
+            return start_redis(
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                f"nodes-{port}.conf",
+                "--cluster-node-timeout",
+                str(node_timeout_ms),
+                "--cluster-require-full-coverage",
+                "no",
+                port=port,
+                binary=binary,
+            )
+        except RuntimeError as exc:
+            failure = exc
+            taken.add(port)
+    raise RuntimeError(f"no cluster node could start: {failure}")
 
 
 @dataclass
@@ -148,21 +178,11 @@ def start_cluster(
     count = masters * (1 + replicas)
     servers: list[RedisServer] = []
     try:
-        for port in _cluster_ports(count):
-            servers.append(
-                start_redis(
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    f"nodes-{port}.conf",
-                    "--cluster-node-timeout",
-                    str(node_timeout_ms),
-                    "--cluster-require-full-coverage",
-                    "no",
-                    port=port,
-                    binary=binary,
-                )
-            )
+        taken: set[int] = set()
+        for _ in range(count):
+            server = _start_node(taken, binary, node_timeout_ms)
+            taken.add(server.port)
+            servers.append(server)
         clients = [redis.Redis(host="127.0.0.1", port=s.port, socket_timeout=5) for s in servers]
         try:
             _form(clients, servers, masters, replicas)
